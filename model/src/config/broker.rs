@@ -1,0 +1,50 @@
+//! Broker settings (server.properties), plus the one operating-system setting that decides what power loss takes.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerConfig {
+    /// `min.insync.replicas`
+    pub min_insync_replicas: usize,
+    /// `unclean.leader.election.enable`
+    pub unclean_leader_election_enable: bool,
+    /// `replica.lag.time.max.ms`
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`
+    pub replica_fetch_backoff_ms: u64,
+    /// `replica.socket.timeout.ms`: how long a follower waits for a fetch answer before reconnecting.
+    pub replica_socket_timeout_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `log.flush.interval.messages` (Kafka's default: never, leaving it to the OS).
+    pub log_flush_interval_messages: u64,
+    /// `log.flush.interval.ms` (unset by default).
+    pub log_flush_interval_ms: Option<u64>,
+    /// `broker.heartbeat.interval.ms`
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`
+    pub broker_session_timeout_ms: u64,
+    /// Linux `vm.dirty_expire_centisecs`: dirty pages older than this are written back by the kernel.
+    pub vm_dirty_expire_centisecs: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            replica_socket_timeout_ms: 30_000,
+            replica_high_watermark_checkpoint_interval_ms: 5_000,
+            log_flush_interval_messages: u64::MAX,
+            log_flush_interval_ms: None,
+            broker_heartbeat_interval_ms: 2_000,
+            broker_session_timeout_ms: 9_000,
+            vm_dirty_expire_centisecs: 3_000,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Producer settings by Kafka's names, with Kafka 4's defaults (idempotence aside: see the README).
+
+use serde::{Deserialize, Serialize};
+
+/// `acks`: how many replicas must have a record before the leader answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    /// `acks=0`: fire and forget; the client never learns the outcome.
+    None,
+    /// `acks=1`: the leader's own append.
+    Leader,
+    /// `acks=all` (or -1): every member of the ISR, and at least `min.insync.replicas` of them.
+    All,
+}
+
+impl Acks {
+    /// The value on the wire.
+    pub fn wire(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerConfig {
+    /// `acks`
+    pub acks: Acks,
+    /// `retries`
+    pub retries: u32,
+    /// `retry.backoff.ms`
+    pub retry_backoff_ms: u64,
+    /// `request.timeout.ms`
+    pub request_timeout_ms: u64,
+    /// `delivery.timeout.ms`
+    pub delivery_timeout_ms: u64,
+    /// `max.in.flight.requests.per.connection`
+    pub max_in_flight_requests_per_connection: usize,
+    /// `linger.ms`
+    pub linger_ms: u64,
+    /// `batch.size` in bytes; a record counts as its key and value bytes plus Kafka's per-record overhead.
+    pub batch_size: usize,
+    /// `metadata.max.age.ms`
+    pub metadata_max_age_ms: u64,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            retries: i32::MAX as u32,
+            retry_backoff_ms: 100,
+            request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
+            max_in_flight_requests_per_connection: 5,
+            linger_ms: 5,
+            batch_size: 16_384,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}

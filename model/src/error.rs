@@ -1,0 +1,65 @@
+//! Kafka's protocol error codes, by Kafka's names, with the retriable flag Kafka's clients use.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[allow(non_camel_case_types)]
+pub enum ErrorCode {
+    NONE,
+    OFFSET_OUT_OF_RANGE,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    LEADER_NOT_AVAILABLE,
+    NOT_LEADER_OR_FOLLOWER,
+    REQUEST_TIMED_OUT,
+    NETWORK_EXCEPTION,
+    NOT_CONTROLLER,
+    NOT_ENOUGH_REPLICAS,
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    STALE_CONTROLLER_EPOCH,
+    STALE_BROKER_EPOCH,
+    FENCED_LEADER_EPOCH,
+    UNKNOWN_LEADER_EPOCH,
+    INVALID_UPDATE_VERSION,
+    INELIGIBLE_REPLICA,
+    BROKER_NOT_AVAILABLE,
+    /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
+    DELIVERY_TIMEOUT,
+}
+
+impl ErrorCode {
+    /// Whether Kafka's clients retry on this error (`RetriableException` subclasses).
+    pub fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                | ErrorCode::LEADER_NOT_AVAILABLE
+                | ErrorCode::NOT_LEADER_OR_FOLLOWER
+                | ErrorCode::REQUEST_TIMED_OUT
+                | ErrorCode::NETWORK_EXCEPTION
+                | ErrorCode::NOT_ENOUGH_REPLICAS
+                | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                | ErrorCode::FENCED_LEADER_EPOCH
+                | ErrorCode::UNKNOWN_LEADER_EPOCH
+                | ErrorCode::BROKER_NOT_AVAILABLE
+        )
+    }
+
+    /// Whether an error that ends a produce attempt leaves the records possibly written. Kafka appends before it
+    /// answers NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT, and a lost connection hides the answer.
+    pub fn maybe_appended(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                | ErrorCode::REQUEST_TIMED_OUT
+                | ErrorCode::NETWORK_EXCEPTION
+                | ErrorCode::DELIVERY_TIMEOUT
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}

@@ -1,0 +1,60 @@
+//! Kafka's wire messages, one file per API, named after Kafka's API keys and fields.
+
+mod alter_partition;
+mod broker_heartbeat;
+mod fetch;
+mod leader_and_isr;
+mod metadata;
+mod offsets_for_leader_epoch;
+mod produce;
+
+pub use alter_partition::*;
+pub use broker_heartbeat::*;
+pub use fetch::*;
+pub use leader_and_isr::*;
+pub use metadata::*;
+pub use offsets_for_leader_epoch::*;
+pub use produce::*;
+
+use serde::{Deserialize, Serialize};
+
+/// Every message that crosses the simulated network. Requests and their responses share a correlation id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Message {
+    ProduceRequest(ProduceRequest),
+    ProduceResponse(ProduceResponse),
+    FetchRequest(FetchRequest),
+    FetchResponse(FetchResponse),
+    OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest),
+    OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse),
+    MetadataRequest(MetadataRequest),
+    MetadataResponse(MetadataResponse),
+    LeaderAndIsrRequest(LeaderAndIsrRequest),
+    LeaderAndIsrResponse(LeaderAndIsrResponse),
+    UpdateMetadataRequest(UpdateMetadataRequest),
+    AlterPartitionRequest(AlterPartitionRequest),
+    AlterPartitionResponse(AlterPartitionResponse),
+    BrokerRegistrationRequest(BrokerRegistrationRequest),
+    BrokerRegistrationResponse(BrokerRegistrationResponse),
+    BrokerHeartbeatRequest(BrokerHeartbeatRequest),
+    BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+}
+
+impl Message {
+    /// Kafka's API name, for traces.
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Message::ProduceRequest(_) | Message::ProduceResponse(_) => "Produce",
+            Message::FetchRequest(_) | Message::FetchResponse(_) => "Fetch",
+            Message::OffsetsForLeaderEpochRequest(_) | Message::OffsetsForLeaderEpochResponse(_) => {
+                "OffsetsForLeaderEpoch"
+            }
+            Message::MetadataRequest(_) | Message::MetadataResponse(_) => "Metadata",
+            Message::LeaderAndIsrRequest(_) | Message::LeaderAndIsrResponse(_) => "LeaderAndIsr",
+            Message::UpdateMetadataRequest(_) => "UpdateMetadata",
+            Message::AlterPartitionRequest(_) | Message::AlterPartitionResponse(_) => "AlterPartition",
+            Message::BrokerRegistrationRequest(_) | Message::BrokerRegistrationResponse(_) => "BrokerRegistration",
+            Message::BrokerHeartbeatRequest(_) | Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeat",
+        }
+    }
+}

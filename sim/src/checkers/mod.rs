@@ -1,0 +1,77 @@
+//! Checkers: each reads a History and names every violation it finds, with the records involved.
+
+use ksim_model::observe::OffsetValue;
+use ksim_model::TopicPartition;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kinds of violation, named after Jepsen's Kafka checker and Kafka's own invariants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ViolationKind {
+    #[serde(rename = "lost-write")]
+    LostWrite,
+    #[serde(rename = "divergence")]
+    Divergence,
+    #[serde(rename = "hw-regression")]
+    HwRegression,
+    #[serde(rename = "committed-lost")]
+    CommittedLost,
+    #[serde(rename = "nonmonotonic-poll")]
+    NonmonotonicPoll,
+    #[serde(rename = "poll-skip")]
+    PollSkip,
+    /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
+    #[serde(rename = "invariant")]
+    Invariant,
+    /// After healing, the cluster never converged: a partition without a leader, or replicas that never caught up.
+    #[serde(rename = "no-convergence")]
+    NoConvergence,
+}
+
+impl ViolationKind {
+    pub const ALL: [ViolationKind; 8] = [
+        ViolationKind::LostWrite,
+        ViolationKind::Divergence,
+        ViolationKind::HwRegression,
+        ViolationKind::CommittedLost,
+        ViolationKind::NonmonotonicPoll,
+        ViolationKind::PollSkip,
+        ViolationKind::Invariant,
+        ViolationKind::NoConvergence,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::LostWrite => "lost-write",
+            ViolationKind::Divergence => "divergence",
+            ViolationKind::HwRegression => "hw-regression",
+            ViolationKind::CommittedLost => "committed-lost",
+            ViolationKind::NonmonotonicPoll => "nonmonotonic-poll",
+            ViolationKind::PollSkip => "poll-skip",
+            ViolationKind::Invariant => "invariant",
+            ViolationKind::NoConvergence => "no-convergence",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One violation: its kind, where, when, the records involved, and a sentence a person can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub tp: Option<TopicPartition>,
+    /// Simulated time (ms) of the event that shows the violation, when there is one.
+    pub at_ms: Option<u64>,
+    /// The offending records as (offset, value).
+    pub records: Vec<OffsetValue>,
+    pub message: String,
+}

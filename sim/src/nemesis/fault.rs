@@ -1,0 +1,37 @@
+//! Faults as data: each is a plain value that can be printed, saved and replayed.
+
+use ksim_model::BrokerId;
+use serde::{Deserialize, Serialize};
+
+/// A node the nemesis can hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Broker(BrokerId),
+    Controller,
+    /// The current leader of the scenario's first partition, resolved when the fault starts.
+    Leader,
+}
+
+/// One fault. Each lasts from its start until it is healed (`duration_ms` after it starts, or at the end of the fault phase).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fault {
+    /// Kill the process; restart it when healed. The page cache survives.
+    Crash { target: Target },
+    /// Cut the power: unflushed log data is lost from a random point of the unflushed suffix; restart when healed.
+    PowerLoss { target: Target },
+    /// Cut one node off from every other node.
+    Isolate { target: Target },
+    /// Split the cluster (brokers, controller) into two halves with no traffic between them.
+    SplitHalves,
+    /// Drop traffic in one direction only, from `from` to `to`.
+    OneWay { from: Target, to: Target },
+    /// Two halves that cannot talk, and one node (`bridge`) that talks to both.
+    Bridge { bridge: Target },
+    /// Slow every link to `min_ms..max_ms` and lose packets with `loss_rate` (TCP resends them).
+    Slow { min_ms: u64, max_ms: u64, loss_rate: f64 },
+    /// Cut the first partition's leader off from its followers until the ISR shrinks to the leader alone, then
+    /// make the leader die (`power_loss` chooses power loss over a crash): forces the unclean-election decision.
+    IsrShrinkThenLeaderDies { power_loss: bool },
+}

@@ -1,0 +1,2 @@
+//! Faults and the nemesis that applies them.
+pub mod fault;

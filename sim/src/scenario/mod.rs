@@ -1,0 +1,114 @@
+//! A scenario: the cluster, its Kafka configuration, the workload, the faults and what the run is expected to show.
+//! Scenarios are TOML files in `scenarios/`; `load` parses and validates one, naming file, line and key on error.
+
+mod load;
+
+pub use load::{load, parse, ScenarioError};
+
+use crate::checkers::ViolationKind;
+use crate::nemesis::fault::Fault;
+use ksim_model::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// Length of the fault phase: the workload runs and the nemesis acts.
+    pub duration_ms: u64,
+    /// After the fault phase every fault is healed and the cluster gets this long to converge.
+    pub settle_ms: u64,
+    /// Number of brokers, with ids 1..=brokers.
+    pub brokers: i32,
+    pub broker: BrokerConfig,
+    pub topics: Vec<TopicSpec>,
+    pub producer: ProducerConfig,
+    pub consumer: ConsumerConfig,
+    pub workload: Workload,
+    pub network: Network,
+    pub faults: Faults,
+    pub expect: Expect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    /// `replication.factor`
+    pub replication_factor: i32,
+    /// Topic-level `min.insync.replicas`, overriding the broker's.
+    pub min_insync_replicas: Option<usize>,
+    /// Topic-level `unclean.leader.election.enable`, overriding the broker's.
+    pub unclean_leader_election_enable: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    /// Producer clients, each sending at `records_per_second`.
+    pub producers: u32,
+    pub records_per_second: u32,
+    /// Keys are drawn from 0..keys; 0 sends null keys (sticky partitioning).
+    pub keys: u32,
+    /// Consumers that read every partition from the start during the run (for poll checkers).
+    pub consumers: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    /// One-way latency of a message, drawn uniformly from this range (ms).
+    pub latency_ms: (u64, u64),
+}
+
+/// Random faults drawn from the seed, and scripted faults at fixed times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    pub random: Option<RandomFaults>,
+    pub timeline: Vec<ScheduledFault>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RandomFaults {
+    /// Which kinds to draw from, by their scenario names (`crash`, `power-loss`, `isolate`, ...).
+    pub kinds: Vec<FaultKind>,
+    /// Gap between the end of one fault and the start of the next (ms), drawn uniformly.
+    pub interval_ms: (u64, u64),
+    /// How long each fault lasts (ms), drawn uniformly.
+    pub duration_ms: (u64, u64),
+}
+
+/// The fault kinds the random nemesis can draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    Crash,
+    PowerLoss,
+    Isolate,
+    SplitHalves,
+    OneWay,
+    Bridge,
+    Slow,
+    IsrShrinkThenLeaderDies,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledFault {
+    pub at_ms: u64,
+    pub duration_ms: u64,
+    pub fault: Fault,
+}
+
+/// What the configuration is known to allow, and what a sweep over it must find at least once.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expect {
+    pub allow: Vec<ViolationKind>,
+    pub find: Vec<ViolationKind>,
+}
+
+impl TopicSpec {
+    pub fn min_insync_replicas(&self, broker: &BrokerConfig) -> usize {
+        self.min_insync_replicas.unwrap_or(broker.min_insync_replicas)
+    }
+    pub fn unclean_leader_election_enable(&self, broker: &BrokerConfig) -> bool {
+        self.unclean_leader_election_enable.unwrap_or(broker.unclean_leader_election_enable)
+    }
+}
