@@ -1,1 +1,226 @@
-//! broker
+//! A Kafka broker as a pure state machine: replica manager, partitions, purgatory, replica fetchers and its link
+//! to the controller. It owns its disk while it runs; a crash hands the disk back to the host.
+
+mod controller_link;
+mod fetch;
+mod isr;
+mod leader_and_isr;
+mod partition;
+mod produce;
+mod purgatory;
+mod replica_fetcher;
+
+pub use partition::{FollowerProgress, LeaderState, Partition, Role};
+
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::observe::Observation;
+use crate::output::Output;
+use crate::protocol::{Message, PartitionMetadata};
+use crate::storage::Disk;
+use controller_link::ControllerLink;
+use purgatory::Purgatory;
+use replica_fetcher::Fetcher;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct Broker {
+    pub id: BrokerId,
+    config: BrokerConfig,
+    topics: BTreeMap<Arc<str>, TopicConfig>,
+    pub partitions: BTreeMap<TopicPartition, Partition>,
+    hw_checkpoint: BTreeMap<TopicPartition, Offset>,
+    controller_epoch: i32,
+    live_brokers: Vec<BrokerId>,
+    metadata: BTreeMap<TopicPartition, PartitionMetadata>,
+    purgatory: Purgatory,
+    fetchers: BTreeMap<BrokerId, Fetcher>,
+    controller: ControllerLink,
+    next_correlation_id: u64,
+    next_hw_checkpoint_ms: u64,
+    next_isr_check_ms: u64,
+    next_writeback_ms: u64,
+    next_flush_ms: Option<u64>,
+    out: Vec<Output>,
+}
+
+/// How often the kernel's flusher wakes (`vm.dirty_writeback_centisecs`, default 500).
+const WRITEBACK_INTERVAL_MS: u64 = 5_000;
+
+impl Broker {
+    /// Starts a broker on `disk`, recovering every log on it, and registers with the controller.
+    /// `incarnation` tells this process start apart from earlier ones.
+    pub fn start(
+        id: BrokerId,
+        config: BrokerConfig,
+        topics: Vec<TopicConfig>,
+        disk: Disk,
+        incarnation: u64,
+        now_ms: u64,
+    ) -> (Broker, Vec<Output>) {
+        let Disk { logs, hw_checkpoint } = disk;
+        let mut broker = Broker {
+            id,
+            topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            partitions: BTreeMap::new(),
+            hw_checkpoint,
+            controller_epoch: -1,
+            live_brokers: Vec::new(),
+            metadata: BTreeMap::new(),
+            purgatory: Purgatory::default(),
+            fetchers: BTreeMap::new(),
+            controller: ControllerLink::new(incarnation),
+            next_correlation_id: 0,
+            next_hw_checkpoint_ms: now_ms + config.replica_high_watermark_checkpoint_interval_ms,
+            next_isr_check_ms: now_ms + config.replica_lag_time_max_ms / 2,
+            next_writeback_ms: now_ms + WRITEBACK_INTERVAL_MS,
+            next_flush_ms: config.log_flush_interval_ms.map(|ms| now_ms + ms),
+            config,
+            out: Vec::new(),
+        };
+        for (tp, log) in logs {
+            let hw = broker.hw_checkpoint.get(&tp).copied().unwrap_or(0);
+            let partition = Partition::recover(tp.clone(), log, hw);
+            broker.observe(Observation::BrokerRecovered {
+                broker: id,
+                tp: tp.clone(),
+                log_end_offset: partition.log_end_offset(),
+                high_watermark: partition.high_watermark,
+            });
+            broker.partitions.insert(tp, partition);
+        }
+        broker.register(now_ms);
+        let out = broker.take_output();
+        (broker, out)
+    }
+
+    /// The process dies: memory is gone, the disk (page cache included) stays.
+    pub fn into_disk(self) -> Disk {
+        let logs = self.partitions.into_iter().map(|(tp, p)| (tp, p.log)).collect();
+        Disk { logs, hw_checkpoint: self.hw_checkpoint }
+    }
+
+    pub fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
+        match message {
+            Message::ProduceRequest(req) => self.handle_produce(now_ms, from, correlation_id, req),
+            Message::FetchRequest(req) => self.handle_fetch(now_ms, from, correlation_id, req),
+            Message::FetchResponse(resp) => self.handle_fetch_response(now_ms, from, correlation_id, resp),
+            Message::OffsetsForLeaderEpochRequest(req) => self.handle_offsets_for_leader_epoch(from, correlation_id, req),
+            Message::OffsetsForLeaderEpochResponse(resp) => {
+                self.handle_offsets_for_leader_epoch_response(now_ms, from, correlation_id, resp)
+            }
+            Message::MetadataRequest(req) => self.handle_metadata(from, correlation_id, req),
+            Message::LeaderAndIsrRequest(req) => self.handle_leader_and_isr(now_ms, from, correlation_id, req),
+            Message::UpdateMetadataRequest(req) => self.handle_update_metadata(req),
+            Message::AlterPartitionResponse(resp) => self.handle_alter_partition_response(now_ms, correlation_id, resp),
+            Message::BrokerRegistrationResponse(resp) => self.handle_registration_response(now_ms, correlation_id, resp),
+            Message::BrokerHeartbeatResponse(resp) => self.handle_heartbeat_response(now_ms, correlation_id, resp),
+            other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
+        }
+        self.replicate(now_ms);
+        self.take_output()
+    }
+
+    /// A connection to `peer` broke: what was in flight on it is lost.
+    pub fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
+        self.purgatory.forget_peer(peer);
+        match peer {
+            NodeId::Controller => self.controller_disconnected(now_ms),
+            NodeId::Broker(leader) => self.fetcher_disconnected(now_ms, leader),
+            NodeId::Client(_) => {}
+        }
+        self.replicate(now_ms);
+        self.take_output()
+    }
+
+    pub fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
+        self.expire_delayed(now_ms);
+        self.controller_tick(now_ms);
+        self.fetcher_timeouts(now_ms);
+        if now_ms >= self.next_isr_check_ms {
+            self.next_isr_check_ms = now_ms + (self.config.replica_lag_time_max_ms / 2).max(1);
+            self.maybe_shrink_isr(now_ms);
+        }
+        if now_ms >= self.next_hw_checkpoint_ms {
+            self.next_hw_checkpoint_ms = now_ms + self.config.replica_high_watermark_checkpoint_interval_ms;
+            self.checkpoint_high_watermarks();
+        }
+        if now_ms >= self.next_writeback_ms {
+            self.next_writeback_ms = now_ms + WRITEBACK_INTERVAL_MS;
+            let expire_before = now_ms.saturating_sub(self.config.vm_dirty_expire_centisecs * 10);
+            for p in self.partitions.values_mut() {
+                p.log.file.write_back(expire_before);
+            }
+        }
+        if let Some(at) = self.next_flush_ms.filter(|&at| now_ms >= at) {
+            self.next_flush_ms = self.config.log_flush_interval_ms.map(|ms| at.max(now_ms) + ms);
+            for p in self.partitions.values_mut() {
+                p.log.file.flush();
+            }
+        }
+        self.replicate(now_ms);
+        self.take_output()
+    }
+
+    pub fn next_timeout(&self) -> Option<u64> {
+        let mut next = self.next_isr_check_ms.min(self.next_hw_checkpoint_ms).min(self.next_writeback_ms);
+        next = next.min(self.controller.next_timeout());
+        if let Some(at) = self.next_flush_ms {
+            next = next.min(at);
+        }
+        if let Some(at) = self.purgatory.next_deadline() {
+            next = next.min(at);
+        }
+        for f in self.fetchers.values() {
+            if let Some(at) = f.next_timeout() {
+                next = next.min(at);
+            }
+        }
+        Some(next)
+    }
+
+    fn checkpoint_high_watermarks(&mut self) {
+        for (tp, p) in &self.partitions {
+            self.hw_checkpoint.insert(tp.clone(), p.high_watermark);
+        }
+    }
+
+    fn min_insync_replicas(&self, tp: &TopicPartition) -> usize {
+        self.topics.get(&tp.topic).map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas)
+    }
+
+    fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) {
+        self.out.push(Output::Send { to, correlation_id, message });
+    }
+
+    fn request(&mut self, to: NodeId, message: Message) -> u64 {
+        self.next_correlation_id += 1;
+        let id = self.next_correlation_id;
+        self.send(to, id, message);
+        id
+    }
+
+    fn observe(&mut self, observation: Observation) {
+        self.out.push(Output::Observe(observation));
+    }
+
+    fn observe_opt(&mut self, observation: Option<Observation>) {
+        if let Some(o) = observation {
+            self.observe(o);
+        }
+    }
+
+    fn take_output(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Checks the invariants Kafka's replication rests on; a failure is a bug in this model.
+    fn assert_invariants(&self) {
+        for p in self.partitions.values() {
+            assert!(p.high_watermark <= p.log_end_offset(), "{} on broker {}: HW above LEO", p.tp, self.id);
+            if p.is_leader() {
+                assert!(p.isr.contains(&self.id), "{} on broker {}: leader outside its ISR", p.tp, self.id);
+            }
+        }
+    }
+}

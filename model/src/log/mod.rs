@@ -1,1 +1,52 @@
-//! log
+//! A replica's log: the log file with its page-cache/disk split, and the leader-epoch cache.
+
+mod epoch_cache;
+mod log_file;
+
+pub use epoch_cache::{EpochEntry, LeaderEpochCache};
+pub use log_file::LogFile;
+
+use crate::ids::{LeaderEpoch, Offset};
+use crate::record::RecordBatch;
+use serde::{Deserialize, Serialize};
+
+/// One replica's log of one partition (Kafka's `UnifiedLog` minus segments and indexes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    pub file: LogFile,
+    /// Written to `leader-epoch-checkpoint` with fsync on every change, so it is as durable as it is current.
+    pub epochs: LeaderEpochCache,
+}
+
+impl Log {
+    pub fn log_end_offset(&self) -> Offset {
+        self.file.log_end_offset()
+    }
+
+    pub fn log_start_offset(&self) -> Offset {
+        self.file.log_start_offset()
+    }
+
+    /// Appends a batch, keeping the epoch cache in step with the batch's leader epoch.
+    pub fn append(&mut self, batch: RecordBatch, now_ms: u64) {
+        self.epochs.assign(batch.partition_leader_epoch, batch.base_offset);
+        self.file.append(batch, now_ms);
+    }
+
+    /// Removes every record at or above `offset` and the epochs that start there.
+    pub fn truncate_to(&mut self, offset: Offset) -> Vec<(Offset, u64)> {
+        self.epochs.truncate_from_end(offset);
+        self.file.truncate_to(offset)
+    }
+
+    /// Kafka's `endOffsetForEpoch`: the largest epoch <= `epoch` and where it ends in this log.
+    pub fn end_offset_for_epoch(&self, epoch: LeaderEpoch) -> (LeaderEpoch, Offset) {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+
+    /// After a restart the epoch checkpoint may name offsets that power loss took away: Kafka truncates it to LEO.
+    pub fn recover(&mut self) {
+        let leo = self.log_end_offset();
+        self.epochs.truncate_from_end(leo);
+    }
+}

@@ -1,0 +1,85 @@
+//! What the controller tells a broker: LeaderAndIsr (become leader or follower) and UpdateMetadata (who leads
+//! what, for clients' Metadata requests).
+
+use super::partition::{Partition, Role};
+use super::Broker;
+use crate::error::ErrorCode;
+use crate::ids::{NodeId, NO_LEADER};
+use crate::log::Log;
+use crate::protocol::{
+    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrResponse, Message, MetadataRequest, MetadataResponse,
+    UpdateMetadataRequest,
+};
+
+impl Broker {
+    pub(super) fn handle_leader_and_isr(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: LeaderAndIsrRequest) {
+        let error = if req.controller_epoch < self.controller_epoch {
+            ErrorCode::STALE_CONTROLLER_EPOCH
+        } else if Some(req.broker_epoch) != self.controller.broker_epoch() {
+            ErrorCode::STALE_BROKER_EPOCH
+        } else {
+            self.controller_epoch = req.controller_epoch;
+            for state in &req.partition_states {
+                self.apply_partition_state(now_ms, state);
+            }
+            ErrorCode::NONE
+        };
+        self.send(from, correlation_id, Message::LeaderAndIsrResponse(LeaderAndIsrResponse { error }));
+    }
+
+    /// Kafka's `makeLeaders` / `makeFollowers`: act only on a newer leader epoch; a newer partition epoch within
+    /// the same leader epoch only updates the ISR.
+    fn apply_partition_state(&mut self, now_ms: u64, state: &LeaderAndIsrPartitionState) {
+        if !state.replicas.contains(&self.id) {
+            return;
+        }
+        let me = self.id;
+        let partition = self
+            .partitions
+            .entry(state.topic_partition.clone())
+            .or_insert_with(|| Partition::recover(state.topic_partition.clone(), Log::default(), 0));
+        if state.leader_epoch > partition.leader_epoch {
+            let observation = if state.leader == me {
+                partition.become_leader(me, state, now_ms)
+            } else {
+                partition.become_follower(me, state)
+            };
+            self.observe(observation);
+            if state.leader == me {
+                // A leader whose ISR is itself can expose what it has right away.
+                let hw = self.partitions.get_mut(&state.topic_partition).unwrap().maybe_advance_leader_hw(me);
+                self.observe_opt(hw);
+            }
+            // Waiting produces of an epoch this broker no longer leads get NOT_LEADER_OR_FOLLOWER now.
+            self.try_complete_produces(now_ms);
+        } else if state.leader_epoch == partition.leader_epoch && state.partition_epoch > partition.partition_epoch {
+            partition.update_isr(state.isr.clone(), state.partition_epoch);
+            partition.replicas = state.replicas.clone();
+            if partition.leader == NO_LEADER && !matches!(partition.role, Role::Follower { .. }) {
+                partition.role = Role::Follower { truncating: true };
+            }
+        }
+    }
+
+    pub(super) fn handle_update_metadata(&mut self, req: UpdateMetadataRequest) {
+        if req.controller_epoch < self.controller_epoch {
+            return;
+        }
+        self.controller_epoch = req.controller_epoch;
+        self.live_brokers = req.live_brokers;
+        for p in req.partitions {
+            self.metadata.insert(p.topic_partition.clone(), p);
+        }
+    }
+
+    pub(super) fn handle_metadata(&mut self, from: NodeId, correlation_id: u64, req: MetadataRequest) {
+        let partitions = self
+            .metadata
+            .values()
+            .filter(|p| req.topics.as_ref().is_none_or(|topics| topics.iter().any(|t| **t == *p.topic_partition.topic)))
+            .cloned()
+            .collect();
+        let response = MetadataResponse { brokers: self.live_brokers.clone(), partitions };
+        self.send(from, correlation_id, Message::MetadataResponse(response));
+    }
+}

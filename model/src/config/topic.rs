@@ -1,0 +1,16 @@
+//! A topic as created: its partition count, replication factor, and its effective topic-level configs.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    pub name: Arc<str>,
+    pub partitions: i32,
+    /// `replication.factor`
+    pub replication_factor: i32,
+    /// `min.insync.replicas` in force for this topic (the topic override, else the broker's).
+    pub min_insync_replicas: usize,
+    /// `unclean.leader.election.enable` in force for this topic.
+    pub unclean_leader_election_enable: bool,
+}
