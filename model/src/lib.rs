@@ -18,6 +18,6 @@ pub mod record;
 pub mod storage;
 
 pub use error::ErrorCode;
-pub use ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
+pub use ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, NO_LEADER};
 pub use output::Output;
 pub use record::{Record, RecordBatch};

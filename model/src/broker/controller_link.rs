@@ -4,7 +4,7 @@ use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
-    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, Message,
+    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, LeaderAndIsrRequest, Message,
 };
 use std::collections::BTreeMap;
 
@@ -15,11 +15,20 @@ pub struct ControllerLink {
     in_flight: Option<(u64, u64)>,
     next_send_ms: u64,
     alters: BTreeMap<u64, TopicPartition>,
+    /// LeaderAndIsr requests for a broker epoch this broker has not learned yet.
+    deferred: Vec<(NodeId, u64, LeaderAndIsrRequest)>,
 }
 
 impl ControllerLink {
     pub fn new(incarnation: u64) -> Self {
-        ControllerLink { incarnation, broker_epoch: None, in_flight: None, next_send_ms: 0, alters: BTreeMap::new() }
+        ControllerLink {
+            incarnation,
+            broker_epoch: None,
+            in_flight: None,
+            next_send_ms: 0,
+            alters: BTreeMap::new(),
+            deferred: Vec::new(),
+        }
     }
 
     pub fn broker_epoch(&self) -> Option<i64> {
@@ -35,6 +44,10 @@ impl ControllerLink {
 
     pub fn alter_sent(&mut self, correlation_id: u64, tp: TopicPartition) {
         self.alters.insert(correlation_id, tp);
+    }
+
+    pub fn defer(&mut self, from: NodeId, correlation_id: u64, request: LeaderAndIsrRequest) {
+        self.deferred.push((from, correlation_id, request));
     }
 
     pub fn alter_answered(&mut self, correlation_id: u64) -> bool {
@@ -81,6 +94,10 @@ impl Broker {
         self.controller.next_send_ms = now_ms + self.config.broker_heartbeat_interval_ms;
         if resp.error == ErrorCode::NONE {
             self.controller.broker_epoch = Some(resp.broker_epoch);
+            // Replay what was sent to this registration before we knew it; older ones get STALE_BROKER_EPOCH.
+            for (from, correlation_id, request) in std::mem::take(&mut self.controller.deferred) {
+                self.handle_leader_and_isr(now_ms, from, correlation_id, request);
+            }
         }
     }
 

@@ -13,9 +13,16 @@ use crate::protocol::{
 
 impl Broker {
     pub(super) fn handle_leader_and_isr(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: LeaderAndIsrRequest) {
+        let known = self.controller.broker_epoch();
+        if known.is_none_or(|epoch| req.broker_epoch > epoch) {
+            // Sent to a registration whose answer has not reached us yet (it travels on another connection):
+            // keep it until we know whether it is ours.
+            self.controller.defer(from, correlation_id, req);
+            return;
+        }
         let error = if req.controller_epoch < self.controller_epoch {
             ErrorCode::STALE_CONTROLLER_EPOCH
-        } else if Some(req.broker_epoch) != self.controller.broker_epoch() {
+        } else if Some(req.broker_epoch) != known {
             ErrorCode::STALE_BROKER_EPOCH
         } else {
             self.controller_epoch = req.controller_epoch;

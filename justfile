@@ -1,0 +1,35 @@
+# Recipes for ksim. Every recipe is a plain cargo command underneath; the README's commands never need just.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the whole test suite (what CI runs).
+test:
+    cargo test --release --workspace
+
+# Run one seed of a scenario: just run scenarios/acks-all-min-insync-2.toml 7
+run scenario seed:
+    cargo run --release -p ksim -- run {{scenario}} --seed {{seed}}
+
+# Sweep a range of seeds: just sweep scenarios/acks-all-min-insync-2.toml 0..200
+sweep scenario seeds jobs="2":
+    cargo run --release -p ksim -- sweep {{scenario}} --seeds {{seeds}} --jobs {{jobs}}
+
+# Sweep every scenario in the library over 200 seeds.
+sweep-all seeds="0..200":
+    for f in scenarios/*.toml; do cargo run --release -p ksim -- sweep "$f" --seeds {{seeds}} --jobs 2 || exit 1; done
+
+# The benchmark from issue 2: seeds per second and simulated seconds per wall second.
+bench:
+    cargo build --release -p ksim
+    ./target/release/ksim sweep scenarios/acks-all-min-insync-2.toml --seeds 0..200 --jobs 2
+
+# Lints and formatting, as CI checks them.
+lint:
+    cargo clippy --release --all-targets -- -D warnings
+    cargo fmt --all -- --check
+
+# What CI runs.
+ci:
+    bash .ci/run

@@ -1,0 +1,45 @@
+//! `ksim run`: one seed, its report, and optionally its full trace.
+
+use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
+use crate::host::run_seed;
+use crate::report;
+use crate::scenario::Scenario;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(scenario: &Scenario, path: &str, seed: u64, json: bool, trace: Option<&Path>) -> ExitCode {
+    if let Some(Err(e)) = trace.map(install_trace) {
+        eprintln!("error: cannot write trace to {}: {e}", trace.unwrap().display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let output = run_seed(scenario, seed);
+    let r = report::build(scenario, path, &output);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+    } else {
+        print!("{}", report::to_text(&r));
+    }
+    if r.ok {
+        ExitCode::from(EXIT_OK)
+    } else {
+        eprintln!("seed {seed} failed; reproduce with: {}", r.reproduce);
+        ExitCode::from(EXIT_VIOLATION)
+    }
+}
+
+/// Sends the trace (every event, in order, stamped with simulated time, never wall time) to a file.
+fn install_trace(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ksim::trace=debug"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .without_time()
+        .with_target(false)
+        .with_level(false)
+        .with_ansi(false)
+        .finish();
+    // Global, so the simulation's own thread writes to it too.
+    tracing::subscriber::set_global_default(subscriber).map_err(std::io::Error::other)
+}

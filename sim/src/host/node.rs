@@ -1,0 +1,244 @@
+//! A simulated node: one madsim node running a model process, its TCP-like connections, and its timers.
+//!
+//! Connections are madsim's reliable ordered channels: ordered per connection, delayed (not dropped) by a
+//! partition, broken when a peer's process dies. A node opens its own connection to send requests and answers
+//! on the connection a request came in on, as Kafka does over TCP.
+
+use super::process::Process;
+use super::recorder::SharedRecorder;
+use super::Clock;
+use ksim_model::protocol::Message;
+use ksim_model::{NodeId, Output};
+use madsim::net::{Endpoint, Receiver, Sender};
+use madsim::task::JoinHandle;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What crosses a connection.
+pub type Envelope = (u64, Message);
+
+pub const PORT: u16 = 9092;
+
+/// Each node's fixed IP address.
+pub fn address(node: NodeId) -> SocketAddr {
+    let ip = match node {
+        NodeId::Broker(b) => Ipv4Addr::new(10, 0, 0, b as u8),
+        NodeId::Controller => Ipv4Addr::new(10, 0, 1, 1),
+        NodeId::Client(c) => Ipv4Addr::new(10, 0, 2, c as u8),
+    };
+    SocketAddr::new(IpAddr::V4(ip), PORT)
+}
+
+/// The node an address belongs to.
+pub fn node_of(addr: SocketAddr) -> NodeId {
+    let IpAddr::V4(ip) = addr.ip() else { panic!("unexpected address {addr}") };
+    let [_, _, kind, n] = ip.octets();
+    match kind {
+        0 => NodeId::Broker(n as i32),
+        1 => NodeId::Controller,
+        _ => NodeId::Client(n as u32),
+    }
+}
+
+enum Event {
+    Message { conn: u64, from: NodeId, correlation_id: u64, message: Message },
+    Closed { conn: u64, peer: NodeId },
+}
+
+struct Connection {
+    id: u64,
+    sender: Sender,
+    reader: JoinHandle<()>,
+}
+
+/// The node's connections: the ones it opened (for its requests) and the ones it accepted (for its answers).
+struct Connections {
+    outbound: BTreeMap<NodeId, Connection>,
+    inbound: BTreeMap<NodeId, Connection>,
+    next_id: u64,
+}
+
+impl Connections {
+    fn is_current(&self, conn: u64) -> bool {
+        self.outbound.values().chain(self.inbound.values()).any(|c| c.id == conn)
+    }
+
+    fn remove(&mut self, conn: u64) {
+        self.outbound.retain(|_, c| c.id != conn);
+        self.inbound.retain(|_, c| c.id != conn);
+    }
+}
+
+/// Runs `process` on the current madsim node until the node is killed.
+pub async fn run_node(me: NodeId, process: Arc<Mutex<dyn Process>>, recorder: SharedRecorder, clock: Clock) {
+    let endpoint = Endpoint::bind(address(me)).await.expect("bind");
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let conns = Arc::new(Mutex::new(Connections { outbound: BTreeMap::new(), inbound: BTreeMap::new(), next_id: 0 }));
+    madsim::task::spawn(accept_loop(endpoint.clone(), conns.clone(), events_tx.clone()));
+
+    let out = process.lock().unwrap().start(clock.now_ms());
+    let mut node = NodeLoop { me, endpoint, conns, events_tx, recorder, clock, process };
+    node.carry_out(out).await;
+    loop {
+        let deadline = node.process.lock().unwrap().next_timeout();
+        let event = match deadline {
+            Some(at) => {
+                let wait = Duration::from_millis(at.saturating_sub(node.clock.now_ms()));
+                madsim::time::timeout(wait, events.recv()).await.ok()
+            }
+            None => Some(events.recv().await),
+        };
+        let now = node.clock.now_ms();
+        let out = match event {
+            None => node.process.lock().unwrap().on_timeout(now),
+            Some(None) => return,
+            Some(Some(Event::Message { conn, from, correlation_id, message })) => {
+                if !node.conns.lock().unwrap().is_current(conn) {
+                    continue;
+                }
+                node.process.lock().unwrap().handle_message(now, from, correlation_id, message)
+            }
+            Some(Some(Event::Closed { conn, peer })) => {
+                if !node.conns.lock().unwrap().is_current(conn) {
+                    continue;
+                }
+                node.conns.lock().unwrap().remove(conn);
+                node.process.lock().unwrap().on_disconnect(now, peer)
+            }
+        };
+        node.carry_out(out).await;
+    }
+}
+
+async fn accept_loop(endpoint: Endpoint, conns: Arc<Mutex<Connections>>, events: mpsc::UnboundedSender<Event>) {
+    while let Ok((sender, receiver, addr)) = endpoint.accept1().await {
+        let peer = node_of(addr);
+        let mut c = conns.lock().unwrap();
+        c.next_id += 1;
+        let id = c.next_id;
+        let reader = madsim::task::spawn(read_loop(id, peer, receiver, events.clone()));
+        if let Some(old) = c.inbound.insert(peer, Connection { id, sender, reader }) {
+            old.reader.abort();
+        }
+    }
+}
+
+async fn read_loop(conn: u64, peer: NodeId, mut receiver: Receiver, events: mpsc::UnboundedSender<Event>) {
+    while let Ok(payload) = receiver.recv().await {
+        let (correlation_id, message) = *payload.downcast::<Envelope>().expect("envelope");
+        if events.send(Event::Message { conn, from: peer, correlation_id, message }).is_err() {
+            return;
+        }
+    }
+    let _ = events.send(Event::Closed { conn, peer });
+}
+
+struct NodeLoop {
+    me: NodeId,
+    endpoint: Endpoint,
+    conns: Arc<Mutex<Connections>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    recorder: SharedRecorder,
+    clock: Clock,
+    process: Arc<Mutex<dyn Process>>,
+}
+
+impl NodeLoop {
+    /// Carries out a step's outputs; a send that fails breaks the connection, which the model then learns.
+    async fn carry_out(&mut self, mut out: Vec<Output>) {
+        while !out.is_empty() {
+            let mut failed = Vec::new();
+            for o in out {
+                match o {
+                    Output::Send { to, correlation_id, message } => {
+                        if !self.send(to, correlation_id, message).await {
+                            failed.push(to);
+                        }
+                    }
+                    Output::Disconnect(peer) => self.close_outbound(peer),
+                    Output::Observe(observation) => self.recorder.lock().unwrap().observe(self.clock.now_ms(), observation),
+                }
+            }
+            out = Vec::new();
+            failed.dedup();
+            for peer in failed {
+                let now = self.clock.now_ms();
+                out.extend(self.process.lock().unwrap().on_disconnect(now, peer));
+            }
+        }
+    }
+
+    async fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) -> bool {
+        let is_response = is_response(&message);
+        if is_response {
+            // Answers go back on the connection the request came in on; if it is gone, so is the answer.
+            let c = self.conns.lock().unwrap();
+            let Some(conn) = c.inbound.get(&to) else { return true };
+            return conn.sender.send_blocking((correlation_id, message));
+        }
+        if !self.conns.lock().unwrap().outbound.contains_key(&to) && !self.connect(to).await {
+            return false;
+        }
+        let mut c = self.conns.lock().unwrap();
+        let ok = c.outbound[&to].sender.send_blocking((correlation_id, message));
+        if !ok {
+            if let Some(old) = c.outbound.remove(&to) {
+                old.reader.abort();
+            }
+        }
+        ok
+    }
+
+    async fn connect(&mut self, to: NodeId) -> bool {
+        let Ok((sender, receiver)) = self.endpoint.connect1(address(to)).await else { return false };
+        let mut c = self.conns.lock().unwrap();
+        c.next_id += 1;
+        let id = c.next_id;
+        let reader = madsim::task::spawn(read_loop(id, to, receiver, self.events_tx.clone()));
+        c.outbound.insert(to, Connection { id, sender, reader });
+        let _ = self.me;
+        true
+    }
+
+    fn close_outbound(&mut self, peer: NodeId) {
+        if let Some(old) = self.conns.lock().unwrap().outbound.remove(&peer) {
+            old.reader.abort();
+        }
+    }
+}
+
+trait SendBlocking {
+    fn send_blocking(&self, envelope: Envelope) -> bool;
+}
+
+impl SendBlocking for Sender {
+    /// madsim's channel send completes at once (it only queues); poll it to completion without yielding.
+    fn send_blocking(&self, envelope: Envelope) -> bool {
+        let fut = self.send(Box::new(envelope));
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut fut = std::pin::pin!(fut);
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => r.is_ok(),
+            std::task::Poll::Pending => unreachable!("madsim channel send never waits"),
+        }
+    }
+}
+
+fn is_response(message: &Message) -> bool {
+    matches!(
+        message,
+        Message::ProduceResponse(_)
+            | Message::FetchResponse(_)
+            | Message::OffsetsForLeaderEpochResponse(_)
+            | Message::MetadataResponse(_)
+            | Message::LeaderAndIsrResponse(_)
+            | Message::AlterPartitionResponse(_)
+            | Message::BrokerRegistrationResponse(_)
+            | Message::BrokerHeartbeatResponse(_)
+    )
+}

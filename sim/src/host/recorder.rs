@@ -1,0 +1,128 @@
+//! The recorder: every node reports observations, client operations and faults here. It keeps the history for
+//! the checkers, checks online invariants as events arrive, and hashes the whole trace.
+
+use crate::checkers::{Violation, ViolationKind};
+use crate::history::{ConsumeOp, History, Outcome, SendOp};
+use ksim_model::observe::Observation;
+use ksim_model::{BrokerId, LeaderEpoch, TopicPartition};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+/// FNV-1a, 64 bit: stable across Rust versions and processes, unlike std's hashers.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceHash(u64);
+
+impl Default for TraceHash {
+    fn default() -> Self {
+        TraceHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl TraceHash {
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+#[derive(Default)]
+pub struct Recorder {
+    pub history: History,
+    pub online_violations: Vec<Violation>,
+    pub trace: TraceHash,
+    pub events: u64,
+    /// Which broker led each partition in each leader epoch (SingleLeader: at most one per epoch).
+    leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    /// The last epoch each replica saw (MonotonicEpoch: epochs never decrease on a replica).
+    replica_epochs: BTreeMap<(TopicPartition, BrokerId), LeaderEpoch>,
+    /// Index of each send in `history.sends`, by record value.
+    send_index: BTreeMap<u64, usize>,
+}
+
+pub type SharedRecorder = Arc<Mutex<Recorder>>;
+
+impl Recorder {
+    /// Every event enters the trace as one line: the time and its debug form.
+    pub fn trace_event(&mut self, now_ms: u64, event: &dyn Debug) {
+        let line = format!("{now_ms} {event:?}\n");
+        self.trace.write(line.as_bytes());
+        self.events += 1;
+        tracing::debug!(target: "ksim::trace", "{}", line.trim_end());
+    }
+
+    pub fn observe(&mut self, now_ms: u64, observation: Observation) {
+        self.trace_event(now_ms, &observation);
+        self.check_online(now_ms, &observation);
+        self.history.observations.push((now_ms, observation));
+    }
+
+    fn check_online(&mut self, now_ms: u64, o: &Observation) {
+        let (tp, broker, epoch, leader) = match o {
+            Observation::BecameLeader { broker, tp, leader_epoch, .. } => (tp, *broker, *leader_epoch, true),
+            Observation::BecameFollower { broker, tp, leader_epoch, .. } => (tp, *broker, *leader_epoch, false),
+            _ => return,
+        };
+        if leader {
+            if let Some(&other) = self.leaders.get(&(tp.clone(), epoch)) {
+                if other != broker {
+                    self.invariant(now_ms, tp, format!("SingleLeader: brokers {other} and {broker} both led epoch {epoch}"));
+                }
+            }
+            self.leaders.insert((tp.clone(), epoch), broker);
+        }
+        let last = self.replica_epochs.insert((tp.clone(), broker), epoch);
+        if last.is_some_and(|last| last > epoch) {
+            self.invariant(now_ms, tp, format!("MonotonicEpoch: broker {broker} went from epoch {last:?} to {epoch}"));
+        }
+    }
+
+    fn invariant(&mut self, now_ms: u64, tp: &TopicPartition, message: String) {
+        self.online_violations.push(Violation {
+            kind: ViolationKind::Invariant,
+            tp: Some(tp.clone()),
+            at_ms: Some(now_ms),
+            records: Vec::new(),
+            message,
+        });
+    }
+
+    pub fn invoke_send(&mut self, op: SendOp) {
+        self.trace_event(op.invoke_ms, &("invoke", op.process, op.value));
+        self.send_index.insert(op.value, self.history.sends.len());
+        self.history.sends.push(op);
+    }
+
+    pub fn complete_send(
+        &mut self,
+        now_ms: u64,
+        value: u64,
+        tp: Option<TopicPartition>,
+        outcome: Outcome,
+        offset: Option<i64>,
+        error: Option<ksim_model::ErrorCode>,
+    ) {
+        self.trace_event(now_ms, &("complete", value, &tp, outcome, offset, error));
+        let Some(&i) = self.send_index.get(&value) else { return };
+        let op = &mut self.history.sends[i];
+        op.tp = tp.or(op.tp.take());
+        op.complete_ms = Some(now_ms);
+        op.outcome = Some(outcome);
+        op.offset = offset;
+        op.error = error;
+    }
+
+    pub fn consume(&mut self, op: ConsumeOp) {
+        let at = match &op {
+            ConsumeOp::Seek { at_ms, .. } | ConsumeOp::Poll { at_ms, .. } => *at_ms,
+        };
+        self.trace_event(at, &op);
+        self.history.consumes.push(op);
+    }
+}

@@ -1,0 +1,242 @@
+//! One seed, start to finish: a fresh madsim runtime on a fresh thread, the cluster, the nemesis, the settle,
+//! the final read, and the checkers.
+
+use super::node::{address, run_node};
+use super::process::{BrokerNode, ControllerNode, Process};
+use super::recorder::{Recorder, SharedRecorder};
+use super::Clock;
+use crate::checkers::{self, Violation, ViolationKind};
+use crate::history::{FinalPartition, FinalReplica, History};
+use crate::nemesis::apply::Nemesis;
+use crate::nemesis::schedule::draw_schedule;
+use crate::scenario::{ScheduledFault, Scenario};
+use crate::workload::consumer_client::ConsumerClient;
+use crate::workload::producer_client::ProducerClient;
+use ksim_model::config::TopicConfig;
+use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
+use madsim::runtime::{Handle, Runtime};
+use madsim::task::NodeId as SimNodeId;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long the final reader may take to read every partition to its HW after the settle.
+const FINAL_READ_TIMEOUT_MS: u64 = 60_000;
+/// The final reader's client id (producers are 1.., consumers 101..).
+const FINAL_READER: u32 = 200;
+
+/// Everything one seed produced.
+pub struct RunOutput {
+    pub seed: u64,
+    pub history: History,
+    pub violations: Vec<Violation>,
+    /// FNV-1a over every traced event: the identity of the run.
+    pub trace_hash: u64,
+    pub events: u64,
+    pub schedule: Vec<ScheduledFault>,
+    pub simulated_ms: u64,
+}
+
+/// Runs one seed of `scenario` on its own thread (one madsim runtime per fresh thread keeps runs independent).
+pub fn run_seed(scenario: &Scenario, seed: u64) -> RunOutput {
+    let recorder: SharedRecorder = Arc::new(Mutex::new(Recorder::default()));
+    let scenario = Arc::new(scenario.clone());
+    let (rec, s) = (recorder.clone(), scenario.clone());
+    let result = std::thread::spawn(move || {
+        let mut config = madsim::Config::default();
+        let (lo, hi) = s.network.latency_ms;
+        config.net.send_latency = Duration::from_millis(lo)..Duration::from_millis(hi + 1);
+        Runtime::with_seed_and_config(seed, config).block_on(simulate(s, seed, rec))
+    })
+    .join();
+    let mut recorder = std::mem::take(&mut *recorder.lock().unwrap());
+    let (schedule, simulated_ms) = match result {
+        Ok(done) => done,
+        Err(panic) => {
+            let message = panic_message(&panic);
+            recorder.online_violations.push(Violation {
+                kind: ViolationKind::Invariant,
+                tp: None,
+                at_ms: None,
+                records: Vec::new(),
+                message: format!("the simulation panicked: {message}"),
+            });
+            (Vec::new(), 0)
+        }
+    };
+    let mut violations = recorder.online_violations.clone();
+    violations.extend(checkers::check_all(&recorder.history));
+    RunOutput {
+        seed,
+        history: recorder.history,
+        violations,
+        trace_hash: recorder.trace.value(),
+        events: recorder.events,
+        schedule,
+        simulated_ms,
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Topics with their effective topic-level configs.
+pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
+    s.topics
+        .iter()
+        .map(|t| TopicConfig {
+            name: t.name.as_str().into(),
+            partitions: t.partitions,
+            replication_factor: t.replication_factor,
+            min_insync_replicas: t.min_insync_replicas(&s.broker),
+            unclean_leader_election_enable: t.unclean_leader_election_enable(&s.broker),
+        })
+        .collect()
+}
+
+fn spawn_node(handle: &Handle, id: NodeId, process: Arc<Mutex<dyn Process>>, recorder: &SharedRecorder, clock: Clock) -> SimNodeId {
+    let recorder = recorder.clone();
+    handle
+        .create_node()
+        .name(id.to_string())
+        .ip(address(id).ip())
+        .init(move || run_node(id, process.clone(), recorder.clone(), clock))
+        .build()
+        .id()
+}
+
+async fn simulate(s: Arc<Scenario>, seed: u64, recorder: SharedRecorder) -> (Vec<ScheduledFault>, u64) {
+    let handle = Handle::current();
+    let clock = Clock::new();
+    let topics = topic_configs(&s);
+    let partitions: Vec<TopicPartition> =
+        topics.iter().flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p))).collect();
+    let bootstrap: Vec<BrokerId> = (1..=s.brokers).collect();
+    let mut nodes = BTreeMap::new();
+
+    let controller = Arc::new(Mutex::new(ControllerNode::new(s.broker.clone(), topics.clone(), s.brokers)));
+    nodes.insert(NodeId::Controller, spawn_node(&handle, NodeId::Controller, controller.clone(), &recorder, clock));
+    let mut brokers = BTreeMap::new();
+    for b in 1..=s.brokers {
+        let broker = Arc::new(Mutex::new(BrokerNode::new(b, s.broker.clone(), topics.clone())));
+        nodes.insert(NodeId::Broker(b), spawn_node(&handle, NodeId::Broker(b), broker.clone(), &recorder, clock));
+        brokers.insert(b, broker);
+    }
+    let topic_names: Vec<Arc<str>> = topics.iter().map(|t| t.name.clone()).collect();
+    for p in 1..=s.workload.producers {
+        let client = ProducerClient::new(
+            p,
+            s.producer.clone(),
+            bootstrap.clone(),
+            topic_names.clone(),
+            s.workload.records_per_second,
+            s.workload.keys,
+            s.duration_ms,
+            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(p as u64),
+            recorder.clone(),
+        );
+        nodes.insert(NodeId::Client(p), spawn_node(&handle, NodeId::Client(p), Arc::new(Mutex::new(client)), &recorder, clock));
+    }
+    for c in 1..=s.workload.consumers {
+        let id = 100 + c;
+        let client = ConsumerClient::new(id, s.consumer.clone(), bootstrap.clone(), partitions.clone(), recorder.clone(), false);
+        nodes.insert(NodeId::Client(id), spawn_node(&handle, NodeId::Client(id), Arc::new(Mutex::new(client)), &recorder, clock));
+    }
+
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let schedule = draw_schedule(&s, &mut rng);
+    recorder.lock().unwrap().trace_event(0, &("schedule", &schedule));
+    let nemesis = Arc::new(Nemesis::new(
+        handle.clone(),
+        nodes.clone(),
+        brokers.clone(),
+        controller.clone(),
+        recorder.clone(),
+        clock,
+        rng,
+        s.broker.replica_lag_time_max_ms,
+        s.network.latency_ms,
+    ));
+    let faults: Vec<_> = schedule
+        .iter()
+        .cloned()
+        .map(|f| {
+            let nemesis = nemesis.clone();
+            madsim::task::spawn(async move {
+                nemesis.clock.sleep_until_ms(f.at_ms).await;
+                nemesis.apply(f.fault, f.duration_ms).await;
+            })
+        })
+        .collect();
+    clock.sleep_until_ms(s.duration_ms).await;
+    for f in faults {
+        f.await.expect("fault task");
+    }
+    recorder.lock().unwrap().trace_event(clock.now_ms(), &"healed: settling");
+    clock.sleep_until_ms(clock.now_ms() + s.settle_ms).await;
+
+    let reader = Arc::new(Mutex::new(ConsumerClient::new(
+        FINAL_READER,
+        s.consumer.clone(),
+        bootstrap.clone(),
+        partitions.clone(),
+        recorder.clone(),
+        true,
+    )));
+    spawn_node(&handle, NodeId::Client(FINAL_READER), reader.clone(), &recorder, clock);
+    let deadline = clock.now_ms() + FINAL_READ_TIMEOUT_MS;
+    while !reader.lock().unwrap().caught_up() && clock.now_ms() < deadline {
+        madsim::time::sleep(Duration::from_millis(100)).await;
+    }
+    let finals = final_state(&partitions, &controller, &brokers, &reader);
+    let now = clock.now_ms();
+    let mut rec = recorder.lock().unwrap();
+    rec.trace_event(now, &("final", &finals));
+    rec.history.final_partitions = finals;
+    (schedule, now)
+}
+
+/// What every partition looks like at the end: the controller's leader and ISR, what the final reader read, and
+/// each live replica's own log.
+fn final_state(
+    partitions: &[TopicPartition],
+    controller: &Arc<Mutex<ControllerNode>>,
+    brokers: &BTreeMap<BrokerId, Arc<Mutex<BrokerNode>>>,
+    reader: &Arc<Mutex<ConsumerClient>>,
+) -> BTreeMap<TopicPartition, FinalPartition> {
+    let controller = controller.lock().unwrap();
+    let reader = reader.lock().unwrap();
+    let collected = reader.collected.as_ref().expect("final reader collects");
+    partitions
+        .iter()
+        .map(|tp| {
+            let record = &controller.state().partitions[tp];
+            let leader = (record.leader != NO_LEADER).then_some(record.leader);
+            let replicas = brokers
+                .values()
+                .filter_map(|b| {
+                    let node = b.lock().unwrap();
+                    let p = node.broker()?.partitions.get(tp)?;
+                    Some(FinalReplica {
+                        broker: node.id,
+                        records: p.log.file.offset_values(),
+                        high_watermark: p.high_watermark,
+                        log_end_offset: p.log_end_offset(),
+                        leader_epoch: p.leader_epoch,
+                    })
+                })
+                .collect();
+            let read = if leader.is_some() { collected.get(tp).cloned().unwrap_or_default() } else { Vec::new() };
+            (tp.clone(), FinalPartition { leader, isr: record.isr.clone(), read, replicas })
+        })
+        .collect()
+}

@@ -1,0 +1,223 @@
+//! Applying faults to the running cluster: killing and restarting nodes, cutting power, clogging links.
+
+use super::fault::{Fault, Target};
+use crate::host::process::{BrokerNode, ControllerNode};
+use crate::host::recorder::SharedRecorder;
+use crate::host::Clock;
+use ksim_model::{BrokerId, NodeId, NO_LEADER};
+use madsim::net::NetSim;
+use madsim::runtime::Handle;
+use madsim::task::NodeId as SimNodeId;
+use rand_chacha::rand_core::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Everything the nemesis needs to reach the cluster.
+pub struct Nemesis {
+    pub handle: Handle,
+    pub nodes: BTreeMap<NodeId, SimNodeId>,
+    pub brokers: BTreeMap<BrokerId, Arc<Mutex<BrokerNode>>>,
+    pub controller: Arc<Mutex<ControllerNode>>,
+    pub recorder: SharedRecorder,
+    pub clock: Clock,
+    pub rng: Mutex<ChaCha8Rng>,
+    /// Nodes the nemesis has taken down and not yet restarted.
+    down: Mutex<BTreeSet<NodeId>>,
+    pub replica_lag_time_max_ms: u64,
+    pub default_latency_ms: (u64, u64),
+}
+
+impl Nemesis {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        handle: Handle,
+        nodes: BTreeMap<NodeId, SimNodeId>,
+        brokers: BTreeMap<BrokerId, Arc<Mutex<BrokerNode>>>,
+        controller: Arc<Mutex<ControllerNode>>,
+        recorder: SharedRecorder,
+        clock: Clock,
+        rng: ChaCha8Rng,
+        replica_lag_time_max_ms: u64,
+        default_latency_ms: (u64, u64),
+    ) -> Self {
+        Nemesis {
+            handle,
+            nodes,
+            brokers,
+            controller,
+            recorder,
+            clock,
+            rng: Mutex::new(rng),
+            down: Mutex::new(BTreeSet::new()),
+            replica_lag_time_max_ms,
+            default_latency_ms,
+        }
+    }
+
+    fn record(&self, what: &str, fault: &Fault, detail: &dyn std::fmt::Debug) {
+        let now = self.clock.now_ms();
+        self.recorder.lock().unwrap().trace_event(now, &("nemesis", what, fault, detail));
+    }
+
+    /// The broker a target names now; `Leader` is the controller's leader of the first partition.
+    pub fn resolve(&self, target: Target) -> NodeId {
+        match target {
+            Target::Broker(b) => NodeId::Broker(b),
+            Target::Controller => NodeId::Controller,
+            Target::Leader => {
+                let controller = self.controller.lock().unwrap();
+                let leader = controller.state().partitions.values().next().map_or(NO_LEADER, |p| p.leader);
+                NodeId::Broker(if leader == NO_LEADER { 1 } else { leader })
+            }
+        }
+    }
+
+    fn cluster(&self) -> Vec<NodeId> {
+        self.nodes.keys().copied().filter(|n| !matches!(n, NodeId::Client(_))).collect()
+    }
+
+    /// Applies `fault` for `duration_ms`, then heals it.
+    pub async fn apply(&self, fault: Fault, duration_ms: u64) {
+        match fault {
+            Fault::Crash { target } => self.outage(&fault, self.resolve(target), false, duration_ms).await,
+            Fault::PowerLoss { target } => self.outage(&fault, self.resolve(target), true, duration_ms).await,
+            Fault::Isolate { target } => {
+                let node = self.resolve(target);
+                let others: Vec<NodeId> = self.nodes.keys().copied().filter(|n| *n != node).collect();
+                self.cut(&fault, &[node], &others, duration_ms).await
+            }
+            Fault::SplitHalves => {
+                let (a, b) = self.halves(None);
+                self.cut(&fault, &a, &b, duration_ms).await
+            }
+            Fault::Bridge { bridge } => {
+                let bridge = self.resolve(bridge);
+                let (a, b) = self.halves(Some(bridge));
+                self.cut(&fault, &a, &b, duration_ms).await
+            }
+            Fault::OneWay { from, to } => {
+                let (from, to) = (self.resolve(from), self.resolve(to));
+                self.record("start", &fault, &(from, to));
+                NetSim::current().clog_link(self.nodes[&from], self.nodes[&to]);
+                madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+                NetSim::current().unclog_link(self.nodes[&from], self.nodes[&to]);
+                self.record("heal", &fault, &());
+            }
+            Fault::Slow { min_ms, max_ms, loss_rate } => {
+                self.record("start", &fault, &());
+                self.set_network(min_ms, max_ms, loss_rate);
+                madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+                let (lo, hi) = self.default_latency_ms;
+                self.set_network(lo, hi, 0.0);
+                self.record("heal", &fault, &());
+            }
+            Fault::IsrShrinkThenLeaderDies { power_loss } => self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms).await,
+        }
+    }
+
+    fn set_network(&self, min_ms: u64, max_ms: u64, loss_rate: f64) {
+        NetSim::current().update_config(|c| {
+            c.send_latency = Duration::from_millis(min_ms)..Duration::from_millis(max_ms + 1);
+            c.packet_loss_rate = loss_rate;
+        });
+    }
+
+    /// Shuffles brokers and controller into two halves (the bridge, if any, in neither).
+    fn halves(&self, bridge: Option<NodeId>) -> (Vec<NodeId>, Vec<NodeId>) {
+        let mut nodes: Vec<NodeId> = self.cluster().into_iter().filter(|n| Some(*n) != bridge).collect();
+        let mut rng = self.rng.lock().unwrap();
+        for i in (1..nodes.len()).rev() {
+            nodes.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        let b = nodes.split_off(nodes.len() / 2);
+        (nodes, b)
+    }
+
+    async fn cut(&self, fault: &Fault, a: &[NodeId], b: &[NodeId], duration_ms: u64) {
+        self.record("start", fault, &(a, b));
+        let net = NetSim::current();
+        for x in a {
+            for y in b {
+                net.clog_link(self.nodes[x], self.nodes[y]);
+                net.clog_link(self.nodes[y], self.nodes[x]);
+            }
+        }
+        madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+        for x in a {
+            for y in b {
+                net.unclog_link(self.nodes[x], self.nodes[y]);
+                net.unclog_link(self.nodes[y], self.nodes[x]);
+            }
+        }
+        self.record("heal", fault, &());
+    }
+
+    /// Kills a node (cutting its power too if asked), keeps it down for `duration_ms`, restarts it.
+    async fn outage(&self, fault: &Fault, node: NodeId, power_loss: bool, duration_ms: u64) {
+        if !self.down.lock().unwrap().insert(node) {
+            self.record("skip", fault, &(node, "already down"));
+            return;
+        }
+        self.kill(fault, node, power_loss);
+        madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+        self.restart(fault, node);
+    }
+
+    fn kill(&self, fault: &Fault, node: NodeId, power_loss: bool) {
+        self.handle.kill(self.nodes[&node]);
+        let lost = match node {
+            NodeId::Broker(b) => {
+                let mut broker = self.brokers[&b].lock().unwrap();
+                broker.crash();
+                if power_loss {
+                    let mut rng = self.rng.lock().unwrap();
+                    broker.lose_power(|| rng.next_u64())
+                } else {
+                    Vec::new()
+                }
+            }
+            NodeId::Controller => {
+                self.controller.lock().unwrap().crash();
+                Vec::new()
+            }
+            NodeId::Client(_) => unreachable!("the nemesis does not kill clients"),
+        };
+        self.record("start", fault, &(node, lost));
+    }
+
+    fn restart(&self, fault: &Fault, node: NodeId) {
+        self.handle.restart(self.nodes[&node]);
+        self.down.lock().unwrap().remove(&node);
+        self.record("heal", fault, &node);
+    }
+
+    /// Cuts the leader off from the other brokers until the ISR shrinks to the leader alone (it still reaches
+    /// the controller and clients, so it keeps acknowledging), then makes it die for `duration_ms`, then restarts it.
+    async fn isr_shrink_then_leader_dies(&self, fault: &Fault, power_loss: bool, duration_ms: u64) {
+        let leader = self.resolve(Target::Leader);
+        let others: Vec<NodeId> = self.brokers.keys().map(|b| NodeId::Broker(*b)).filter(|n| *n != leader).collect();
+        let shrink_ms = self.replica_lag_time_max_ms * 3 / 2 + 1_000;
+        self.record("start", fault, &(leader, shrink_ms));
+        let net = NetSim::current();
+        for o in &others {
+            net.clog_link(self.nodes[&leader], self.nodes[o]);
+            net.clog_link(self.nodes[o], self.nodes[&leader]);
+        }
+        madsim::time::sleep(Duration::from_millis(shrink_ms)).await;
+        let downtime = duration_ms;
+        let took_down = self.down.lock().unwrap().insert(leader);
+        if took_down {
+            self.kill(fault, leader, power_loss);
+        }
+        for o in &others {
+            net.unclog_link(self.nodes[&leader], self.nodes[o]);
+            net.unclog_link(self.nodes[o], self.nodes[&leader]);
+        }
+        madsim::time::sleep(Duration::from_millis(downtime)).await;
+        if took_down {
+            self.restart(fault, leader);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Reports of a run: the verdict against the scenario's expectations, violations, stats and the trace hash, as
+//! text for people and JSON for machines. Both are a pure function of the run, so they are byte-identical per seed.
+
+use crate::checkers::{Violation, ViolationKind};
+use crate::history::Outcome;
+use crate::host::RunOutput;
+use crate::scenario::{ScheduledFault, Scenario};
+use ksim_model::observe::Observation;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub simulated_ms: u64,
+    pub events: u64,
+    pub sends: usize,
+    pub acknowledged: usize,
+    pub failed: usize,
+    pub info: usize,
+    pub pending: usize,
+    pub polled_records: usize,
+    pub leader_elections: usize,
+    pub unclean_elections: usize,
+    pub offline_partitions: usize,
+    pub isr_changes: usize,
+    pub truncated_records: usize,
+    pub faults: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub seed: u64,
+    /// True when every violation is one the scenario allows.
+    pub ok: bool,
+    pub violations: Vec<Violation>,
+    /// Kinds found that the scenario does not allow.
+    pub unexpected: Vec<ViolationKind>,
+    pub stats: Stats,
+    pub trace_hash: String,
+    pub faults: Vec<ScheduledFault>,
+    pub reproduce: String,
+}
+
+/// The command that reruns exactly this seed.
+pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
+    format!("cargo run --release -p ksim -- run {scenario_path} --seed {seed}")
+}
+
+pub fn stats(run: &RunOutput) -> Stats {
+    let h = &run.history;
+    let count = |o: Option<Outcome>| h.sends.iter().filter(|s| s.outcome == o).count();
+    let mut stats = Stats {
+        simulated_ms: run.simulated_ms,
+        events: run.events,
+        sends: h.sends.len(),
+        acknowledged: count(Some(Outcome::Ok)),
+        failed: count(Some(Outcome::Fail)),
+        info: count(Some(Outcome::Info)),
+        pending: count(None),
+        faults: run.schedule.len(),
+        ..Stats::default()
+    };
+    stats.polled_records = h
+        .consumes
+        .iter()
+        .map(|c| match c {
+            crate::history::ConsumeOp::Poll { records, .. } => records.len(),
+            _ => 0,
+        })
+        .sum();
+    for (_, o) in &h.observations {
+        match o {
+            Observation::LeaderElected { unclean, .. } => {
+                stats.leader_elections += 1;
+                stats.unclean_elections += *unclean as usize;
+            }
+            Observation::PartitionOffline { .. } => stats.offline_partitions += 1,
+            Observation::IsrChanged { .. } => stats.isr_changes += 1,
+            Observation::Truncated { removed, .. } => stats.truncated_records += removed.len(),
+            _ => {}
+        }
+    }
+    stats
+}
+
+pub fn build(scenario: &Scenario, scenario_path: &str, run: &RunOutput) -> RunReport {
+    let allowed: BTreeSet<ViolationKind> = scenario.expect.allow.iter().copied().collect();
+    let unexpected: BTreeSet<ViolationKind> =
+        run.violations.iter().map(|v| v.kind).filter(|k| !allowed.contains(k)).collect();
+    RunReport {
+        scenario: scenario.name.clone(),
+        seed: run.seed,
+        ok: unexpected.is_empty(),
+        violations: run.violations.clone(),
+        unexpected: unexpected.into_iter().collect(),
+        stats: stats(run),
+        trace_hash: format!("{:016x}", run.trace_hash),
+        faults: run.schedule.clone(),
+        reproduce: reproduce_command(scenario_path, run.seed),
+    }
+}
+
+/// The report as a person reads it.
+pub fn to_text(r: &RunReport) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "scenario {}  seed {}", r.scenario, r.seed);
+    let s = &r.stats;
+    let _ = writeln!(
+        t,
+        "simulated {:.1}s, {} events; sends {} (ok {}, fail {}, info {}, pending {}); polled {} records",
+        s.simulated_ms as f64 / 1000.0,
+        s.events,
+        s.sends,
+        s.acknowledged,
+        s.failed,
+        s.info,
+        s.pending,
+        s.polled_records
+    );
+    let _ = writeln!(
+        t,
+        "elections {} (unclean {}), offline {}, ISR changes {}, truncated records {}, faults {}",
+        s.leader_elections, s.unclean_elections, s.offline_partitions, s.isr_changes, s.truncated_records, s.faults
+    );
+    for f in &r.faults {
+        let _ = writeln!(t, "  fault at {}ms for {}ms: {:?}", f.at_ms, f.duration_ms, f.fault);
+    }
+    if r.violations.is_empty() {
+        let _ = writeln!(t, "no violations");
+    }
+    for v in &r.violations {
+        let tp = v.tp.as_ref().map_or("-".to_string(), |tp| tp.to_string());
+        let at = v.at_ms.map_or(String::new(), |ms| format!(" at {ms}ms"));
+        let _ = writeln!(t, "VIOLATION {} on {tp}{at}: {}", v.kind, v.message);
+        if !v.records.is_empty() {
+            let shown: Vec<String> = v.records.iter().take(10).map(|(o, val)| format!("{o}:{val:#x}")).collect();
+            let more = v.records.len().saturating_sub(10);
+            let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            let _ = writeln!(t, "  records (offset:value) {}{tail}", shown.join(" "));
+        }
+    }
+    let _ = writeln!(t, "trace_hash {}", r.trace_hash);
+    if r.ok {
+        let _ = writeln!(t, "result: as expected");
+    } else {
+        let kinds: Vec<&str> = r.unexpected.iter().map(|k| k.name()).collect();
+        let _ = writeln!(t, "result: FAILED, unexpected {}", kinds.join(", "));
+        let _ = writeln!(t, "reproduce: {}", r.reproduce);
+    }
+    t
+}

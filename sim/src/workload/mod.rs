@@ -1,0 +1,4 @@
+//! Workloads: client processes that drive the cluster and record what they did in the history.
+
+pub mod consumer_client;
+pub mod producer_client;

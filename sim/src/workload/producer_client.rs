@@ -1,0 +1,147 @@
+//! A producer client: sends uniquely valued records at a steady rate and records each send and its outcome.
+
+use crate::history::{Outcome, SendOp};
+use crate::host::process::Process;
+use crate::host::recorder::SharedRecorder;
+use ksim_model::config::{Acks, ProducerConfig};
+use ksim_model::producer::{Producer, ProducerEvent, SendResult};
+use ksim_model::protocol::Message;
+use ksim_model::{BrokerId, NodeId, Output};
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+
+pub struct ProducerClient {
+    id: u32,
+    producer: Producer,
+    acks: Acks,
+    topics: Vec<Arc<str>>,
+    interval_ms: u64,
+    keys: u32,
+    next_send_ms: u64,
+    stop_ms: u64,
+    sequence: u64,
+    rng: ChaCha8Rng,
+    recorder: SharedRecorder,
+}
+
+impl ProducerClient {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u32,
+        config: ProducerConfig,
+        bootstrap: Vec<BrokerId>,
+        topics: Vec<Arc<str>>,
+        records_per_second: u32,
+        keys: u32,
+        stop_ms: u64,
+        seed: u64,
+        recorder: SharedRecorder,
+    ) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let acks = config.acks;
+        let producer = Producer::new(id, config, bootstrap, rng.next_u64());
+        let interval_ms = (1000 / records_per_second.max(1) as u64).max(1);
+        ProducerClient {
+            id,
+            producer,
+            acks,
+            topics,
+            interval_ms,
+            keys,
+            next_send_ms: 0,
+            stop_ms,
+            sequence: 0,
+            rng,
+            recorder,
+        }
+    }
+
+    /// Records still waiting for an outcome.
+    pub fn pending(&self) -> usize {
+        self.producer.pending()
+    }
+
+    fn send_one(&mut self, now_ms: u64) -> Vec<Output> {
+        self.sequence += 1;
+        let value = ((self.id as u64) << 32) | self.sequence;
+        let topic = self.topics[(self.sequence % self.topics.len() as u64) as usize].clone();
+        let key = (self.keys > 0).then(|| {
+            let k = self.rng.next_u64() % self.keys as u64;
+            Arc::from(format!("key-{k}").into_bytes().into_boxed_slice())
+        });
+        self.recorder.lock().unwrap().invoke_send(SendOp {
+            process: self.id,
+            value,
+            tp: None,
+            acknowledged_by_cluster: self.acks != Acks::None,
+            invoke_ms: now_ms,
+            complete_ms: None,
+            outcome: None,
+            offset: None,
+            error: None,
+        });
+        self.producer.send(now_ms, &topic, key, value, None)
+    }
+
+    /// Hands the producer's completions to the history.
+    fn record_events(&mut self, now_ms: u64) {
+        let events = self.producer.drain_events();
+        let mut recorder = self.recorder.lock().unwrap();
+        for ProducerEvent::Completed { value, tp, result } in events {
+            match result {
+                SendResult::Ok { offset } => {
+                    let offset = (offset >= 0).then_some(offset);
+                    recorder.complete_send(now_ms, value, tp, Outcome::Ok, offset, None)
+                }
+                SendResult::Failed { error, maybe_written } => {
+                    let outcome = if maybe_written { Outcome::Info } else { Outcome::Fail };
+                    recorder.complete_send(now_ms, value, tp, outcome, None, Some(error))
+                }
+            }
+        }
+    }
+
+    fn after(&mut self, now_ms: u64, out: Vec<Output>) -> Vec<Output> {
+        self.record_events(now_ms);
+        out
+    }
+}
+
+impl Process for ProducerClient {
+    fn start(&mut self, now_ms: u64) -> Vec<Output> {
+        // Producers start a little apart so their requests do not all line up.
+        self.next_send_ms = now_ms + self.interval_ms + self.id as u64;
+        Vec::new()
+    }
+
+    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
+        let out = self.producer.handle_message(now_ms, from, correlation_id, message);
+        self.after(now_ms, out)
+    }
+
+    fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
+        let out = self.producer.on_disconnect(now_ms, peer);
+        self.after(now_ms, out)
+    }
+
+    fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
+        let mut out = Vec::new();
+        if now_ms >= self.next_send_ms && now_ms < self.stop_ms {
+            out.extend(self.send_one(now_ms));
+            self.next_send_ms += self.interval_ms;
+        }
+        if self.producer.next_timeout().is_some_and(|at| at <= now_ms) {
+            out.extend(self.producer.on_timeout(now_ms));
+        }
+        self.after(now_ms, out)
+    }
+
+    fn next_timeout(&self) -> Option<u64> {
+        let send = (self.next_send_ms < self.stop_ms).then_some(self.next_send_ms);
+        match (send, self.producer.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
