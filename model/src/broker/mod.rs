@@ -224,3 +224,6 @@ impl Broker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+//! Broker behaviour driven message by message, without a simulator: the answers Kafka gives.
+
+use super::*;
+use crate::error::ErrorCode;
+use crate::log::Log;
+use crate::protocol::*;
+use crate::record::{Record, RecordBatch};
+
+fn tp() -> TopicPartition {
+    TopicPartition::new("t", 0)
+}
+
+fn topic(min_isr: usize) -> TopicConfig {
+    TopicConfig {
+        name: "t".into(),
+        partitions: 1,
+        replication_factor: 3,
+        min_insync_replicas: min_isr,
+        unclean_leader_election_enable: false,
+    }
+}
+
+fn records(values: &[u64]) -> Arc<[Record]> {
+    values.iter().map(|&value| Record { key: None, value, timestamp_ms: 0 }).collect()
+}
+
+/// A started broker that registered (broker epoch 7) and got `state` from the controller.
+fn broker(id: BrokerId, disk: Disk, min_isr: usize, state: LeaderAndIsrPartitionState) -> Broker {
+    started(id, disk, min_isr, state).0
+}
+
+/// The same, with what the broker did on receiving `state`.
+fn started(id: BrokerId, disk: Disk, min_isr: usize, state: LeaderAndIsrPartitionState) -> (Broker, Vec<Output>) {
+    let (mut b, _) = Broker::start(id, BrokerConfig::default(), vec![topic(min_isr)], disk, 1, 0);
+    let reg = BrokerRegistrationResponse { error: ErrorCode::NONE, broker_epoch: 7 };
+    b.handle_message(0, NodeId::Controller, 1, Message::BrokerRegistrationResponse(reg));
+    let req = LeaderAndIsrRequest { controller_epoch: 1, broker_epoch: 7, partition_states: vec![state] };
+    let out = b.handle_message(0, NodeId::Controller, 1, Message::LeaderAndIsrRequest(req));
+    (b, out)
+}
+
+fn state(leader: BrokerId, leader_epoch: i32, isr: &[BrokerId]) -> LeaderAndIsrPartitionState {
+    LeaderAndIsrPartitionState {
+        topic_partition: tp(),
+        leader,
+        leader_epoch,
+        isr: isr.to_vec(),
+        partition_epoch: leader_epoch,
+        replicas: vec![1, 2, 3],
+    }
+}
+
+fn produce(b: &mut Broker, now: u64, acks: i16, values: &[u64]) -> Vec<Output> {
+    let req = ProduceRequest {
+        acks,
+        timeout_ms: 1000,
+        partitions: vec![ProducePartition { topic_partition: tp(), records: records(values) }],
+    };
+    b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
+}
+
+fn follower_fetch(b: &mut Broker, now: u64, follower: BrokerId, epoch: i32, offset: Offset) -> Vec<Output> {
+    let req = FetchRequest {
+        replica_id: Some(follower),
+        max_wait_ms: 0,
+        min_records: 1,
+        partitions: vec![FetchPartition {
+            topic_partition: tp(),
+            current_leader_epoch: Some(epoch),
+            fetch_offset: offset,
+            max_records: 100,
+        }],
+    };
+    b.handle_message(now, NodeId::Broker(follower), 5, Message::FetchRequest(req))
+}
+
+fn produce_errors(out: &[Output]) -> Vec<(ErrorCode, Offset)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { message: Message::ProduceResponse(r), .. } => {
+                Some(r.partitions.iter().map(|p| (p.error, p.base_offset)).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn fetch_errors(out: &[Output]) -> Vec<ErrorCode> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { message: Message::FetchResponse(r), .. } => Some(r.partitions[0].error),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn acks_all_is_answered_once_every_isr_member_fetched_past_the_batch() {
+    let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1, 2]));
+    assert!(produce_errors(&produce(&mut b, 1, -1, &[10, 11])).is_empty(), "waits for follower 2");
+    assert!(produce_errors(&follower_fetch(&mut b, 2, 2, 0, 0)).is_empty(), "fetch at 0 does not cover the batch");
+    let out = follower_fetch(&mut b, 3, 2, 0, 2);
+    assert_eq!(produce_errors(&out), vec![(ErrorCode::NONE, 0)]);
+    assert_eq!(b.partitions[&tp()].high_watermark, 2);
+}
+
+#[test]
+fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
+    let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
+    assert_eq!(produce_errors(&produce(&mut b, 1, -1, &[10])), vec![(ErrorCode::NOT_ENOUGH_REPLICAS, -1)]);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 0);
+    // acks=1 does not look at the ISR.
+    assert_eq!(produce_errors(&produce(&mut b, 2, 1, &[11])), vec![(ErrorCode::NONE, 0)]);
+}
+
+#[test]
+fn acks_all_times_out_when_the_isr_never_catches_up() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    produce(&mut b, 0, -1, &[10]);
+    let out = b.on_timeout(1000);
+    assert_eq!(produce_errors(&out), vec![(ErrorCode::REQUEST_TIMED_OUT, -1)]);
+}
+
+#[test]
+fn stale_and_future_leader_epochs_are_fenced_kip_320() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 3, &[1, 2]));
+    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 2, 0)), vec![ErrorCode::FENCED_LEADER_EPOCH]);
+    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 4, 0)), vec![ErrorCode::UNKNOWN_LEADER_EPOCH]);
+    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 3, 0)), vec![ErrorCode::NONE]);
+}
+
+#[test]
+fn a_follower_is_not_leader_for_produce() {
+    let mut b = broker(2, Disk::default(), 1, state(1, 0, &[1, 2]));
+    assert_eq!(produce_errors(&produce(&mut b, 1, 1, &[10])), vec![(ErrorCode::NOT_LEADER_OR_FOLLOWER, -1)]);
+}
+
+fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
+    let mut log = Log::default();
+    for &(base, epoch, values) in batches {
+        log.append(RecordBatch { base_offset: base, partition_leader_epoch: epoch, records: records(values) }, 0);
+    }
+    Disk { logs: [(tp(), log)].into(), hw_checkpoint: [(tp(), hw)].into() }
+}
+
+/// KIP-279's example: the follower holds epoch 0 at 0..5 and epoch 2 at 5..6; the leader holds epoch 0 at 0..3
+/// and epoch 1 at 3..8. The logs agree only below 3, which takes two OffsetsForLeaderEpoch rounds to learn.
+#[test]
+fn follower_truncates_a_divergent_suffix_over_two_epoch_rounds() {
+    let disk = disk_with(&[(0, 0, &[1, 2, 3, 4, 5]), (5, 2, &[6])], 0);
+    let (mut b, out) = started(2, disk, 1, state(1, 3, &[1, 2]));
+    let ask = |out: &[Output]| {
+        out.iter()
+            .find_map(|o| match o {
+                Output::Send { correlation_id, message: Message::OffsetsForLeaderEpochRequest(r), .. } => {
+                    Some((*correlation_id, r.partitions[0].leader_epoch))
+                }
+                _ => None,
+            })
+            .expect("an OffsetsForLeaderEpoch request")
+    };
+    let answer = |b: &mut Broker, id: u64, leader_epoch: i32, end_offset: Offset| {
+        let resp = OffsetsForLeaderEpochResponse {
+            partitions: vec![EpochEndOffset { topic_partition: tp(), error: ErrorCode::NONE, leader_epoch, end_offset }],
+        };
+        b.handle_message(1, NodeId::Broker(1), id, Message::OffsetsForLeaderEpochResponse(resp))
+    };
+    let (id, epoch) = ask(&out);
+    assert_eq!(epoch, 2);
+    // The leader's largest epoch <= 2 is 1, ending at its LEO 8: the follower has no epoch 1, so it cuts to the
+    // end of its own epoch below (epoch 0 ends at 5) and asks again.
+    let out = answer(&mut b, id, 1, 8);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 5);
+    let (id, epoch) = ask(&out);
+    assert_eq!(epoch, 0);
+    let out = answer(&mut b, id, 0, 3);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 3);
+    assert!(out.iter().any(|o| matches!(o, Output::Send { message: Message::FetchRequest(f), .. } if f.partitions[0].fetch_offset == 3)));
+}
+
+#[test]
+fn restart_after_power_loss_clamps_the_checkpointed_hw_to_what_survived() {
+    let mut disk = disk_with(&[(0, 0, &[1, 2]), (2, 0, &[3, 4])], 4);
+    // The first batch was flushed; of the unflushed rest, the draw keeps nothing.
+    let log = disk.logs.get_mut(&tp()).unwrap();
+    log.file = {
+        let mut f = crate::log::LogFile::default();
+        f.append(log.file.batches()[0].clone(), 0);
+        f.flush();
+        f.append(log.file.batches()[1].clone(), 10);
+        f
+    };
+    let lost = disk.lose_power(|| 0);
+    assert_eq!(lost[&tp()], vec![(2, 3), (3, 4)]);
+    let (b, _) = Broker::start(1, BrokerConfig::default(), vec![topic(1)], disk, 1, 0);
+    assert_eq!((b.partitions[&tp()].log_end_offset(), b.partitions[&tp()].high_watermark), (2, 2));
+}
