@@ -5,6 +5,52 @@ use ksim_model::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[cfg(test)]
+mod check_all_tests;
+pub mod committed_lost;
+pub mod divergence;
+pub mod final_state;
+pub mod hw_regression;
+pub mod lost_write;
+pub mod nonmonotonic_poll;
+pub mod poll_skip;
+mod support;
+#[cfg(test)]
+mod test_support;
+
+use crate::history::History;
+
+/// A checker: a pure function from a history to the violations it names.
+pub type Checker = fn(&History) -> Vec<Violation>;
+
+/// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
+/// with the rest, and the scenario's allow-list decides what it means.
+pub const CHECKERS: [(ViolationKind, Checker); 7] = [
+    (ViolationKind::LostWrite, lost_write::check),
+    (ViolationKind::Divergence, divergence::check),
+    (ViolationKind::HwRegression, hw_regression::check),
+    (ViolationKind::CommittedLost, committed_lost::check),
+    (ViolationKind::NonmonotonicPoll, nonmonotonic_poll::check),
+    (ViolationKind::PollSkip, poll_skip::check),
+    (ViolationKind::NoConvergence, final_state::check),
+];
+
+/// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
+/// never depends on the order the checkers ran in.
+pub fn check_all(history: &History) -> Vec<Violation> {
+    let mut violations: Vec<Violation> = CHECKERS
+        .iter()
+        .flat_map(|(_, check)| check(history))
+        .collect();
+    sort_violations(&mut violations);
+    violations
+}
+
+/// Sorts violations into the order `check_all` reports them in (for callers that merge in online violations).
+pub fn sort_violations(violations: &mut [Violation]) {
+    support::sort(violations);
+}
+
 /// The kinds of violation, named after Jepsen's Kafka checker and Kafka's own invariants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ViolationKind {
