@@ -106,9 +106,11 @@ pub struct Expect {
 
 impl TopicSpec {
     pub fn min_insync_replicas(&self, broker: &BrokerConfig) -> usize {
-        self.min_insync_replicas.unwrap_or(broker.min_insync_replicas)
+        self.min_insync_replicas
+            .unwrap_or(broker.min_insync_replicas)
     }
     pub fn unclean_leader_election_enable(&self, broker: &BrokerConfig) -> bool {
-        self.unclean_leader_election_enable.unwrap_or(broker.unclean_leader_election_enable)
+        self.unclean_leader_election_enable
+            .unwrap_or(broker.unclean_leader_election_enable)
     }
 }

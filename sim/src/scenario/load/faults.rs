@@ -1,0 +1,214 @@
+//! The `[faults]` section: random faults drawn from the seed, and a scripted timeline of `[[faults.at]]` entries,
+//! each a Fault by its kebab-case `kind` with its fields beside it.
+
+use super::walk::{Res, Table, Value, LONG};
+use crate::nemesis::fault::{Fault, Target};
+use crate::scenario::{FaultKind, Faults, RandomFaults, ScheduledFault};
+
+/// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
+pub(super) const KINDS: [(&str, FaultKind); 8] = [
+    ("crash", FaultKind::Crash),
+    ("power-loss", FaultKind::PowerLoss),
+    ("isolate", FaultKind::Isolate),
+    ("split-halves", FaultKind::SplitHalves),
+    ("one-way", FaultKind::OneWay),
+    ("bridge", FaultKind::Bridge),
+    ("slow", FaultKind::Slow),
+    (
+        "isr-shrink-then-leader-dies",
+        FaultKind::IsrShrinkThenLeaderDies,
+    ),
+];
+
+/// What a fault is checked against: broker ids exist in 1..=brokers, and faults start inside the fault phase.
+pub(super) struct Limits {
+    pub brokers: i32,
+    pub duration_ms: u64,
+}
+
+pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {
+    t.only(&["random", "at"])?;
+    let random = t.opt("random", |v| random(&v.table()?))?;
+    let timeline = t.or("at", Vec::new(), |v| timeline(v, limits))?;
+    Ok(Faults { random, timeline })
+}
+
+fn random(t: &Table) -> Res<RandomFaults> {
+    t.only(&["kinds", "interval_ms", "duration_ms"])?;
+    Ok(RandomFaults {
+        kinds: t.req("kinds", kinds)?,
+        interval_ms: t.req("interval_ms", |v| v.range(0))?,
+        // A fault of length 0 back to back with a gap of 0 would never let the schedule advance.
+        duration_ms: t.req("duration_ms", |v| v.range(1))?,
+    })
+}
+
+fn kinds(v: &Value) -> Res<Vec<FaultKind>> {
+    let items = v.array()?;
+    if items.is_empty() {
+        return Err(
+            v.bad("must name at least one fault kind (leave out `random` for no random faults)")
+        );
+    }
+    let mut kinds = Vec::new();
+    for item in &items {
+        let kind = fault_kind(item)?;
+        if kinds.contains(&kind) {
+            return Err(item.bad("repeats a fault kind already listed"));
+        }
+        kinds.push(kind);
+    }
+    Ok(kinds)
+}
+
+fn fault_kind(v: &Value) -> Res<FaultKind> {
+    let name = v.str()?;
+    let kind = KINDS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+    kind.ok_or_else(|| {
+        let names: Vec<String> = KINDS.iter().map(|(n, _)| format!("{n:?}")).collect();
+        v.bad(format_args!(
+            "names an unknown fault kind {name:?}; the kinds are {}",
+            names.join(", ")
+        ))
+    })
+}
+
+fn timeline(v: &Value, limits: &Limits) -> Res<Vec<ScheduledFault>> {
+    v.array()?
+        .iter()
+        .map(|entry| scheduled(&entry.table()?, limits))
+        .collect()
+}
+
+fn scheduled(t: &Table, limits: &Limits) -> Res<ScheduledFault> {
+    let kind = t.req("kind", fault_kind)?;
+    let valid: Vec<&str> = ["at_ms", "duration_ms", "kind"]
+        .into_iter()
+        .chain(fields(kind).iter().copied())
+        .collect();
+    t.only(&valid)?;
+    let at_ms = t.req("at_ms", |v| at_ms(v, limits.duration_ms))?;
+    let duration_ms = t.req("duration_ms", |v| v.int_in(1, LONG))?;
+    let fault = fault(t, kind, limits.brokers)?;
+    Ok(ScheduledFault {
+        at_ms,
+        duration_ms,
+        fault,
+    })
+}
+
+/// A scripted fault must start inside the fault phase; after it, everything is healed.
+fn at_ms(v: &Value, duration_ms: u64) -> Res<u64> {
+    let at: u64 = v.int_in(0, LONG)?;
+    if at >= duration_ms {
+        return Err(v.bad(format_args!(
+            "({at}) must be before the end of the fault phase (duration_ms = {duration_ms})"
+        )));
+    }
+    Ok(at)
+}
+
+/// The keys each kind takes beside `kind`, `at_ms` and `duration_ms`: Fault's fields.
+fn fields(kind: FaultKind) -> &'static [&'static str] {
+    match kind {
+        FaultKind::Crash | FaultKind::PowerLoss | FaultKind::Isolate => &["target"],
+        FaultKind::SplitHalves => &[],
+        FaultKind::OneWay => &["from", "to"],
+        FaultKind::Bridge => &["bridge"],
+        FaultKind::Slow => &["min_ms", "max_ms", "loss_rate"],
+        FaultKind::IsrShrinkThenLeaderDies => &["power_loss"],
+    }
+}
+
+fn fault(t: &Table, kind: FaultKind, brokers: i32) -> Res<Fault> {
+    let target = |key: &str| t.req(key, |v| target(v, brokers));
+    Ok(match kind {
+        FaultKind::Crash => Fault::Crash {
+            target: target("target")?,
+        },
+        FaultKind::PowerLoss => Fault::PowerLoss {
+            target: target("target")?,
+        },
+        FaultKind::Isolate => Fault::Isolate {
+            target: target("target")?,
+        },
+        FaultKind::SplitHalves => Fault::SplitHalves,
+        FaultKind::OneWay => one_way(t, target("from")?, target("to")?)?,
+        FaultKind::Bridge => Fault::Bridge {
+            bridge: target("bridge")?,
+        },
+        FaultKind::Slow => slow(t)?,
+        FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
+            power_loss: t.req("power_loss", Value::bool)?,
+        },
+    })
+}
+
+fn one_way(t: &Table, from: Target, to: Target) -> Res<Fault> {
+    if from == to {
+        return Err(t.blame(
+            &["to"],
+            format!(
+                "{}.to names the same node as from: nothing would be cut",
+                t.path()
+            ),
+        ));
+    }
+    Ok(Fault::OneWay { from, to })
+}
+
+fn slow(t: &Table) -> Res<Fault> {
+    // Latencies start at 1 ms, as `network.latency_ms` does.
+    let min_ms = t.req("min_ms", |v| v.int_in(1, LONG))?;
+    let max_ms = t.req("max_ms", |v| v.int_in(1, LONG))?;
+    if max_ms < min_ms {
+        return Err(t.blame(
+            &["max_ms"],
+            format!(
+                "{}.max_ms ({max_ms}) must be at least min_ms ({min_ms})",
+                t.path()
+            ),
+        ));
+    }
+    let loss_rate = t.req("loss_rate", loss_rate)?;
+    Ok(Fault::Slow {
+        min_ms,
+        max_ms,
+        loss_rate,
+    })
+}
+
+/// A packet loss rate in [0, 1): a rate of 1 would cut every link rather than slow it.
+fn loss_rate(v: &Value) -> Res<f64> {
+    let rate = v.float()?;
+    if !(0.0..1.0).contains(&rate) {
+        return Err(v.bad(format_args!("must be in [0, 1), got {rate}")));
+    }
+    Ok(rate)
+}
+
+/// `"leader"`, `"controller"` or `{ broker = N }` with N an existing broker.
+fn target(v: &Value, brokers: i32) -> Res<Target> {
+    const VALID: &str = "\"leader\", \"controller\" or { broker = N }";
+    match (v.raw().as_str(), v.table()) {
+        (Some("leader"), _) => Ok(Target::Leader),
+        (Some("controller"), _) => Ok(Target::Controller),
+        (Some(other), _) => Err(v.bad(format_args!("must be {VALID}, got {other:?}"))),
+        (None, Ok(table)) => broker_target(&table, brokers),
+        (None, Err(_)) => Err(v.wrong_type(VALID)),
+    }
+}
+
+fn broker_target(t: &Table, brokers: i32) -> Res<Target> {
+    t.only(&["broker"])?;
+    let id = t.req("broker", |v| {
+        let id = v.integer()?;
+        match i32::try_from(id) {
+            Ok(id) if (1..=brokers).contains(&id) => Ok(id),
+            _ => Err(v.bad(format_args!(
+                "names broker {id}, but the cluster's brokers are 1..={brokers}"
+            ))),
+        }
+    })?;
+    Ok(Target::Broker(id))
+}

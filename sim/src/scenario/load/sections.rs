@@ -1,0 +1,243 @@
+//! The scenario's own sections: the top level, `[cluster]`, `[[topic]]`, `[workload]`, `[network]` and `[expect]`.
+//! Each table's unknown keys are rejected before its values are read, so a misspelt key is never reported as missing.
+
+use super::faults::{self, Limits};
+use super::kafka;
+use super::walk::{Res, Table, Value, INT, LONG};
+use crate::checkers::ViolationKind;
+use crate::scenario::{Expect, Faults, Network, Scenario, TopicSpec, Workload};
+
+const ROOT_KEYS: [&str; 13] = [
+    "name",
+    "description",
+    "duration_ms",
+    "settle_ms",
+    "cluster",
+    "broker",
+    "topic",
+    "producer",
+    "consumer",
+    "workload",
+    "network",
+    "faults",
+    "expect",
+];
+
+const TOPIC_KEYS: [&str; 5] = [
+    "name",
+    "partitions",
+    "replication.factor",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+];
+
+/// Kafka's limit on topic name length.
+const MAX_TOPIC_NAME: usize = 249;
+
+/// The whole scenario; `stem` is the file's stem when loaded from a file, which `name` must equal.
+pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
+    root.only(&ROOT_KEYS)?;
+    let name = root.req("name", |v| scenario_name(v, stem))?;
+    let description = root.req("description", |v| v.str().map(str::to_owned))?;
+    let duration_ms = root.req("duration_ms", |v| v.int_in(1, LONG))?;
+    let settle_ms = root.or("settle_ms", 30_000, |v| v.int_in(1, LONG))?;
+    let brokers = root.opt("cluster", |v| cluster(&v.table()?))?;
+    let brokers = brokers.ok_or_else(|| root.missing("cluster", ": add [cluster] with brokers"))?;
+    let limits = Limits {
+        brokers,
+        duration_ms,
+    };
+    Ok(Scenario {
+        name,
+        description,
+        duration_ms,
+        settle_ms,
+        brokers,
+        broker: section(root, "broker", Default::default(), kafka::broker)?,
+        topics: topics(root, brokers)?,
+        producer: section(root, "producer", Default::default(), kafka::producer)?,
+        consumer: section(root, "consumer", Default::default(), kafka::consumer)?,
+        workload: section(root, "workload", DEFAULT_WORKLOAD, workload)?,
+        network: section(root, "network", DEFAULT_NETWORK, network)?,
+        faults: section(root, "faults", NO_FAULTS, |t| faults::faults(t, &limits))?,
+        expect: section(root, "expect", Expect::default(), expect)?,
+    })
+}
+
+/// An optional table: `default` when the file leaves it out.
+fn section<'a, 'i, T>(
+    root: &Table<'a, 'i>,
+    key: &str,
+    default: T,
+    read: impl FnOnce(&Table<'a, 'i>) -> Res<T>,
+) -> Res<T> {
+    root.or(key, default, |v| read(&v.table()?))
+}
+
+const DEFAULT_WORKLOAD: Workload = Workload {
+    producers: 1,
+    records_per_second: 50,
+    keys: 16,
+    consumers: 1,
+};
+const DEFAULT_NETWORK: Network = Network {
+    latency_ms: (1, 10),
+};
+const NO_FAULTS: Faults = Faults {
+    random: None,
+    timeline: Vec::new(),
+};
+
+/// A scenario is known by its file name, so reports and sweeps can name it; the two must agree.
+fn scenario_name(v: &Value, stem: Option<&str>) -> Res<String> {
+    let name = v.str()?;
+    if name.is_empty() {
+        return Err(v.bad("must not be empty"));
+    }
+    match stem {
+        Some(stem) if stem != name => Err(v.bad(format_args!(
+            "({name:?}) must equal the file's name without .toml ({stem:?})"
+        ))),
+        _ => Ok(name.to_owned()),
+    }
+}
+
+fn cluster(t: &Table) -> Res<i32> {
+    t.only(&["brokers"])?;
+    t.req("brokers", |v| v.int_in(1, 9))
+}
+
+fn topics(root: &Table, brokers: i32) -> Res<Vec<TopicSpec>> {
+    let Some(v) = root.get("topic") else {
+        return Err(root.missing("topic", ": a scenario needs at least one [[topic]]"));
+    };
+    if v.table().is_ok() {
+        return Err(v.bad("must be an array of tables: write [[topic]], not [topic]"));
+    }
+    let items = v.array()?;
+    if items.is_empty() {
+        return Err(v.bad("must hold at least one topic: add a [[topic]] table"));
+    }
+    let mut topics: Vec<TopicSpec> = Vec::new();
+    for item in &items {
+        let topic = topic(&item.table()?, brokers)?;
+        if let Some(i) = topics.iter().position(|t| t.name == topic.name) {
+            let first = format!("{}[{i}]", v.key());
+            return Err(item.table()?.blame(
+                &["name"],
+                format!("{}.name {:?} is taken by {first}", item.key(), topic.name),
+            ));
+        }
+        topics.push(topic);
+    }
+    Ok(topics)
+}
+
+fn topic(t: &Table, brokers: i32) -> Res<TopicSpec> {
+    t.only(&TOPIC_KEYS)?;
+    Ok(TopicSpec {
+        name: t.req("name", topic_name)?,
+        partitions: t.req("partitions", |v| v.int_in(1, INT))?,
+        replication_factor: t.req("replication.factor", |v| replication_factor(v, brokers))?,
+        min_insync_replicas: t.opt("min.insync.replicas", kafka::min_insync_replicas)?,
+        unclean_leader_election_enable: t.opt("unclean.leader.election.enable", Value::bool)?,
+    })
+}
+
+/// Kafka's rules for topic names: 1 to 249 characters of [a-zA-Z0-9._-], and not "." or "..".
+fn topic_name(v: &Value) -> Res<String> {
+    let name = v.str()?;
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let why = if name.is_empty() {
+        "must not be empty"
+    } else if name.len() > MAX_TOPIC_NAME {
+        "must be at most 249 characters, as Kafka requires"
+    } else if name == "." || name == ".." {
+        "must not be \".\" or \"..\", as Kafka requires"
+    } else if !name.chars().all(legal) {
+        "may only hold ASCII letters, digits, '.', '_' and '-', as Kafka requires"
+    } else {
+        return Ok(name.to_owned());
+    };
+    Err(v.bad(format_args!("({name:?}) {why}")))
+}
+
+fn replication_factor(v: &Value, brokers: i32) -> Res<i32> {
+    let rf: i32 = v.int_in(1, INT)?;
+    if rf > brokers {
+        let plural = if brokers == 1 { "broker" } else { "brokers" };
+        let key = v.key();
+        return Err(v.fail(format!(
+            "{key}: impossible cluster: replication.factor {rf} > {brokers} {plural}"
+        )));
+    }
+    Ok(rf)
+}
+
+fn workload(t: &Table) -> Res<Workload> {
+    t.only(&["producers", "records_per_second", "keys", "consumers"])?;
+    let d = DEFAULT_WORKLOAD;
+    let count = |v: &Value| v.int_in(0, u32::MAX.into());
+    Ok(Workload {
+        producers: t.or("producers", d.producers, count)?,
+        records_per_second: t.or("records_per_second", d.records_per_second, |v| {
+            v.int_in(1, u32::MAX.into())
+        })?,
+        keys: t.or("keys", d.keys, count)?,
+        consumers: t.or("consumers", d.consumers, count)?,
+    })
+}
+
+fn network(t: &Table) -> Res<Network> {
+    t.only(&["latency_ms"])?;
+    Ok(Network {
+        latency_ms: t.or("latency_ms", DEFAULT_NETWORK.latency_ms, |v| v.range(1))?,
+    })
+}
+
+fn expect(t: &Table) -> Res<Expect> {
+    t.only(&["allow", "find"])?;
+    let allow = t.or("allow", Vec::new(), violation_kinds)?;
+    let find = t.or("find", Vec::new(), violation_kinds)?;
+    if let Some((_, v)) = find
+        .iter()
+        .find(|(kind, _)| !allow.iter().any(|(a, _)| a == kind))
+    {
+        let name = v.str()?;
+        return Err(v.bad(format_args!(
+            "({name:?}) must also be in expect.allow: a sweep cannot be required to find what the scenario does not allow"
+        )));
+    }
+    let kinds = |list: Vec<(ViolationKind, Value)>| list.into_iter().map(|(k, _)| k).collect();
+    Ok(Expect {
+        allow: kinds(allow),
+        find: kinds(find),
+    })
+}
+
+/// A list of violation kind names, each kept with its value so later checks can point at it.
+fn violation_kinds<'a, 'i>(v: &Value<'a, 'i>) -> Res<Vec<(ViolationKind, Value<'a, 'i>)>> {
+    let mut kinds: Vec<(ViolationKind, Value)> = Vec::new();
+    for item in v.array()? {
+        let kind = violation_kind(&item)?;
+        if kinds.iter().any(|(k, _)| *k == kind) {
+            return Err(item.bad(format_args!("repeats {:?}", kind.name())));
+        }
+        kinds.push((kind, item));
+    }
+    Ok(kinds)
+}
+
+fn violation_kind(v: &Value) -> Res<ViolationKind> {
+    let name = v.str()?;
+    ViolationKind::from_name(name).ok_or_else(|| {
+        let names: Vec<String> = ViolationKind::ALL
+            .iter()
+            .map(|k| format!("{:?}", k.name()))
+            .collect();
+        v.bad(format_args!(
+            "names an unknown violation kind {name:?}; the kinds are {}",
+            names.join(", ")
+        ))
+    })
+}

@@ -1,0 +1,891 @@
+//! Tests for the scenario loader: a full file round-trips, defaults fill in, and each class of error names its
+//! line, key and cause.
+
+use super::{load, parse, position, ScenarioError};
+use crate::checkers::ViolationKind;
+use crate::nemesis::fault::{Fault, Target};
+use crate::scenario::{
+    Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
+};
+use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
+use std::path::Path;
+
+/// The format's full example, with a scripted fault of every kind.
+const FULL: &str = r#"
+name = "acks-all-min-insync-2"
+description = "RF 3, acks=all, min.insync.replicas=2"
+duration_ms = 60000
+settle_ms = 20000
+
+[cluster]
+brokers = 3
+
+[broker]
+"min.insync.replicas" = 2
+"unclean.leader.election.enable" = false
+"replica.lag.time.max.ms" = 10000
+"replica.fetch.wait.max.ms" = 400
+"replica.fetch.backoff.ms" = 900
+"replica.socket.timeout.ms" = 20000
+"replica.high.watermark.checkpoint.interval.ms" = 4000
+"log.flush.interval.messages" = 9223372036854775807
+"log.flush.interval.ms" = 1000
+"broker.heartbeat.interval.ms" = 1500
+"broker.session.timeout.ms" = 6000
+"vm.dirty_expire_centisecs" = 1500
+
+[[topic]]
+name = "events"
+partitions = 3
+"replication.factor" = 3
+"min.insync.replicas" = 2
+"unclean.leader.election.enable" = true
+
+[[topic]]
+name = "audit.log"
+partitions = 1
+"replication.factor" = 1
+
+[producer]
+acks = "1"
+retries = 10
+"retry.backoff.ms" = 200
+"request.timeout.ms" = 10000
+"delivery.timeout.ms" = 30000
+"max.in.flight.requests.per.connection" = 1
+"linger.ms" = 0
+"batch.size" = 1_024
+"metadata.max.age.ms" = 60000
+
+[consumer]
+"fetch.max.wait.ms" = 100
+"max.poll.records" = 10
+"request.timeout.ms" = 5000
+"retry.backoff.ms" = 50
+"metadata.max.age.ms" = 0x10
+
+[workload]
+producers = 2
+records_per_second = 100
+keys = 0
+consumers = 3
+
+[network]
+latency_ms = [2, 2]
+
+[faults]
+random = { kinds = ["crash", "power-loss", "isolate", "split-halves", "one-way", "bridge", "slow", "isr-shrink-then-leader-dies"], interval_ms = [5000, 15000], duration_ms = [2000, 10000] }
+
+[[faults.at]]
+at_ms = 10000
+duration_ms = 20000
+kind = "crash"
+target = "leader"
+
+[[faults.at]]
+at_ms = 0
+duration_ms = 1
+kind = "power-loss"
+target = { broker = 3 }
+
+[[faults.at]]
+at_ms = 1
+duration_ms = 2
+kind = "isolate"
+target = "controller"
+
+[[faults.at]]
+at_ms = 2
+duration_ms = 3
+kind = "split-halves"
+
+[[faults.at]]
+at_ms = 3
+duration_ms = 4
+kind = "one-way"
+from = { broker = 1 }
+to = "controller"
+
+[[faults.at]]
+at_ms = 4
+duration_ms = 5
+kind = "bridge"
+bridge = { broker = 2 }
+
+[[faults.at]]
+at_ms = 5
+duration_ms = 6
+kind = "slow"
+min_ms = 5
+max_ms = 50
+loss_rate = 0.1
+
+[[faults.at]]
+at_ms = 59999
+duration_ms = 7
+kind = "isr-shrink-then-leader-dies"
+power_loss = true
+
+[expect]
+allow = ["lost-write", "divergence"]
+find = ["lost-write"]
+"#;
+
+/// The smallest valid scenario: every optional key left out.
+const MINIMAL: &str = r#"name = "t"
+description = "d"
+duration_ms = 60000
+
+[cluster]
+brokers = 3
+
+[[topic]]
+name = "events"
+partitions = 1
+"replication.factor" = 3
+"#;
+
+fn err(text: &str) -> ScenarioError {
+    match parse(text, "t.toml") {
+        Ok(s) => panic!("expected an error, got {s:?}"),
+        Err(e) => e,
+    }
+}
+
+/// MINIMAL with `extra` appended.
+fn with(extra: &str) -> String {
+    format!("{MINIMAL}{extra}")
+}
+
+/// MINIMAL with the line starting `prefix` replaced by `line` (or removed when `line` is empty).
+fn replacing(prefix: &str, line: &str) -> String {
+    let lines: Vec<&str> = MINIMAL
+        .lines()
+        .map(|l| if l.starts_with(prefix) { line } else { l })
+        .collect();
+    lines.join("\n")
+}
+
+/// The 1-based line of `text` that contains `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .expect("needle in text")
+}
+
+/// Asserts an error's line (the line holding `needle`), key and a fragment of its message.
+fn assert_error(text: &str, needle: &str, key: &str, fragment: &str) {
+    let e = err(text);
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (line_of(text, needle), key),
+        "{e}"
+    );
+    assert!(
+        e.message.contains(fragment),
+        "message `{}` lacks `{fragment}`",
+        e.message
+    );
+}
+
+fn full_expected() -> Scenario {
+    let scheduled = |at_ms, duration_ms, fault| ScheduledFault {
+        at_ms,
+        duration_ms,
+        fault,
+    };
+    Scenario {
+        name: "acks-all-min-insync-2".into(),
+        description: "RF 3, acks=all, min.insync.replicas=2".into(),
+        duration_ms: 60_000,
+        settle_ms: 20_000,
+        brokers: 3,
+        broker: BrokerConfig {
+            min_insync_replicas: 2,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: 10_000,
+            replica_fetch_wait_max_ms: 400,
+            replica_fetch_backoff_ms: 900,
+            replica_socket_timeout_ms: 20_000,
+            replica_high_watermark_checkpoint_interval_ms: 4_000,
+            log_flush_interval_messages: u64::MAX,
+            log_flush_interval_ms: Some(1_000),
+            broker_heartbeat_interval_ms: 1_500,
+            broker_session_timeout_ms: 6_000,
+            vm_dirty_expire_centisecs: 1_500,
+        },
+        topics: vec![
+            TopicSpec {
+                name: "events".into(),
+                partitions: 3,
+                replication_factor: 3,
+                min_insync_replicas: Some(2),
+                unclean_leader_election_enable: Some(true),
+            },
+            TopicSpec {
+                name: "audit.log".into(),
+                partitions: 1,
+                replication_factor: 1,
+                min_insync_replicas: None,
+                unclean_leader_election_enable: None,
+            },
+        ],
+        producer: ProducerConfig {
+            acks: Acks::Leader,
+            retries: 10,
+            retry_backoff_ms: 200,
+            request_timeout_ms: 10_000,
+            delivery_timeout_ms: 30_000,
+            max_in_flight_requests_per_connection: 1,
+            linger_ms: 0,
+            batch_size: 1_024,
+            metadata_max_age_ms: 60_000,
+        },
+        consumer: ConsumerConfig {
+            fetch_max_wait_ms: 100,
+            max_poll_records: 10,
+            request_timeout_ms: 5_000,
+            retry_backoff_ms: 50,
+            metadata_max_age_ms: 16,
+        },
+        workload: Workload {
+            producers: 2,
+            records_per_second: 100,
+            keys: 0,
+            consumers: 3,
+        },
+        network: Network { latency_ms: (2, 2) },
+        faults: Faults {
+            random: Some(RandomFaults {
+                kinds: vec![
+                    FaultKind::Crash,
+                    FaultKind::PowerLoss,
+                    FaultKind::Isolate,
+                    FaultKind::SplitHalves,
+                    FaultKind::OneWay,
+                    FaultKind::Bridge,
+                    FaultKind::Slow,
+                    FaultKind::IsrShrinkThenLeaderDies,
+                ],
+                interval_ms: (5_000, 15_000),
+                duration_ms: (2_000, 10_000),
+            }),
+            timeline: vec![
+                scheduled(
+                    10_000,
+                    20_000,
+                    Fault::Crash {
+                        target: Target::Leader,
+                    },
+                ),
+                scheduled(
+                    0,
+                    1,
+                    Fault::PowerLoss {
+                        target: Target::Broker(3),
+                    },
+                ),
+                scheduled(
+                    1,
+                    2,
+                    Fault::Isolate {
+                        target: Target::Controller,
+                    },
+                ),
+                scheduled(2, 3, Fault::SplitHalves),
+                scheduled(
+                    3,
+                    4,
+                    Fault::OneWay {
+                        from: Target::Broker(1),
+                        to: Target::Controller,
+                    },
+                ),
+                scheduled(
+                    4,
+                    5,
+                    Fault::Bridge {
+                        bridge: Target::Broker(2),
+                    },
+                ),
+                scheduled(
+                    5,
+                    6,
+                    Fault::Slow {
+                        min_ms: 5,
+                        max_ms: 50,
+                        loss_rate: 0.1,
+                    },
+                ),
+                scheduled(
+                    59_999,
+                    7,
+                    Fault::IsrShrinkThenLeaderDies { power_loss: true },
+                ),
+            ],
+        },
+        expect: Expect {
+            allow: vec![ViolationKind::LostWrite, ViolationKind::Divergence],
+            find: vec![ViolationKind::LostWrite],
+        },
+    }
+}
+
+#[test]
+fn full_example_loads_every_value() {
+    assert_eq!(parse(FULL, "t.toml").unwrap(), full_expected());
+}
+
+#[test]
+fn minimal_scenario_takes_every_default() {
+    let s = parse(MINIMAL, "t.toml").unwrap();
+    assert_eq!(s.settle_ms, 30_000);
+    assert_eq!(s.broker, BrokerConfig::default());
+    assert_eq!(s.producer, ProducerConfig::default());
+    assert_eq!(s.consumer, ConsumerConfig::default());
+    assert_eq!(
+        s.workload,
+        Workload {
+            producers: 1,
+            records_per_second: 50,
+            keys: 16,
+            consumers: 1
+        }
+    );
+    assert_eq!(
+        s.network,
+        Network {
+            latency_ms: (1, 10)
+        }
+    );
+    assert_eq!(
+        s.faults,
+        Faults {
+            random: None,
+            timeline: vec![]
+        }
+    );
+    assert_eq!(s.expect, Expect::default());
+    let topic = &s.topics[0];
+    assert_eq!(
+        (
+            topic.min_insync_replicas,
+            topic.unclean_leader_election_enable
+        ),
+        (None, None)
+    );
+}
+
+#[test]
+fn empty_sections_take_defaults_too() {
+    let s = parse(
+        &with("[broker]\n[producer]\n[consumer]\n[workload]\n[network]\n[faults]\n[expect]\n"),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(s, parse(MINIMAL, "t").unwrap());
+}
+
+#[test]
+fn every_shipped_scenario_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            load(&path).unwrap_or_else(|e| panic!("{e}"));
+            loaded += 1;
+        }
+    }
+    assert!(loaded > 0);
+}
+
+#[test]
+fn acks_accepts_kafkas_strings_and_integers() {
+    let acks = |v: &str| {
+        parse(&with(&format!("[producer]\nacks = {v}\n")), "t")
+            .unwrap()
+            .producer
+            .acks
+    };
+    assert_eq!(acks("\"all\""), Acks::All);
+    assert_eq!(acks("\"-1\""), Acks::All);
+    assert_eq!(acks("-1"), Acks::All);
+    assert_eq!(acks("\"1\""), Acks::Leader);
+    assert_eq!(acks("1"), Acks::Leader);
+    assert_eq!(acks("\"0\""), Acks::None);
+    assert_eq!(acks("0"), Acks::None);
+}
+
+#[test]
+fn default_delivery_timeout_rises_to_cover_linger_and_request_timeout() {
+    let text = with("[producer]\n\"request.timeout.ms\" = 200000\n\"linger.ms\" = 10\n");
+    assert_eq!(
+        parse(&text, "t").unwrap().producer.delivery_timeout_ms,
+        200_010
+    );
+}
+
+#[test]
+fn loss_rate_may_be_written_as_an_integer() {
+    let text = with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"slow\"\nmin_ms = 1\nmax_ms = 1\nloss_rate = 0\n");
+    let fault = &parse(&text, "t").unwrap().faults.timeline[0].fault;
+    assert_eq!(
+        *fault,
+        Fault::Slow {
+            min_ms: 1,
+            max_ms: 1,
+            loss_rate: 0.0
+        }
+    );
+}
+
+#[test]
+fn fault_kind_names_match_serde() {
+    for (name, kind) in super::faults::KINDS {
+        assert_eq!(serde_json::to_string(&kind).unwrap(), format!("{name:?}"));
+    }
+}
+
+#[test]
+fn display_is_file_line_column_message() {
+    let e = err(&replacing("brokers", "brokers = 10"));
+    assert_eq!(
+        e.to_string(),
+        "t.toml:6:11: cluster.brokers must be between 1 and 9, got 10"
+    );
+    assert_eq!(e.file, "t.toml");
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // "é" is two bytes: byte 8 is the "=", the fourth character of line 2.
+    assert_eq!(position("ab\néé = 1", 8), (2, 4));
+    assert_eq!(position("", 0), (1, 1));
+}
+
+// One test per class of error.
+
+#[test]
+fn syntax_error_names_the_line_and_key() {
+    let text = replacing("description", "description = \"unterminated");
+    assert_error(
+        &text,
+        "unterminated",
+        "description",
+        "TOML syntax error at description",
+    );
+}
+
+#[test]
+fn duplicate_key_is_a_syntax_error() {
+    let text = with("name = \"again\"\n");
+    assert_error(&text, "again", "name", "duplicate key");
+}
+
+#[test]
+fn unknown_top_level_key_lists_valid_keys() {
+    let text = format!("duraton_ms = 5\n{MINIMAL}");
+    assert_error(
+        &text,
+        "duraton_ms",
+        "duraton_ms",
+        "unknown key duraton_ms; valid keys at the top level: name,",
+    );
+}
+
+#[test]
+fn unknown_section_key_lists_valid_keys() {
+    let text = with("[consumer]\n\"fetch.min.bytes\" = 1\n");
+    let e = err(&text);
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (
+            line_of(&text, "fetch.min.bytes"),
+            "consumer.\"fetch.min.bytes\""
+        )
+    );
+    assert!(
+        e.message
+            .contains("valid keys in consumer: \"fetch.max.wait.ms\", \"max.poll.records\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_fault_field_lists_the_kinds_fields() {
+    let text =
+        with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"crash\"\nfrom = \"leader\"\n");
+    assert_error(
+        &text,
+        "from",
+        "faults.at[0].from",
+        "valid keys in faults.at[0]: at_ms, duration_ms, kind, target",
+    );
+}
+
+#[test]
+fn unquoted_dotted_key_says_to_quote_kafkas_names() {
+    let text = with("[broker]\nmin.insync.replicas = 2\n");
+    assert_error(
+        &text,
+        "min.insync",
+        "broker.min",
+        "Kafka's dotted names must be quoted",
+    );
+    assert!(err(&text)
+        .message
+        .contains("write \"min.insync.replicas\" = ..."));
+}
+
+#[test]
+fn unquoted_dotted_topic_key_says_to_quote_too() {
+    let text = replacing("\"replication.factor\"", "replication.factor = 3");
+    assert_error(
+        &text,
+        "replication.factor",
+        "topic[0].replication",
+        "write \"replication.factor\" = ...",
+    );
+}
+
+#[test]
+fn wrong_type_names_expected_and_found() {
+    let text = replacing("brokers", "brokers = \"3\"");
+    assert_error(
+        &text,
+        "brokers",
+        "cluster.brokers",
+        "must be an integer, not a string (\"3\")",
+    );
+    let text = with("[broker]\n\"unclean.leader.election.enable\" = \"true\"\n");
+    assert_error(
+        &text,
+        "unclean",
+        "broker.\"unclean.leader.election.enable\"",
+        "must be a boolean",
+    );
+}
+
+#[test]
+fn missing_required_top_level_key_points_at_line_one() {
+    assert_error(
+        &replacing("description", ""),
+        "name",
+        "description",
+        "missing required key description",
+    );
+}
+
+#[test]
+fn missing_required_table_key_points_at_the_header() {
+    let text = replacing("partitions", "");
+    assert_error(
+        &text,
+        "[[topic]]",
+        "topic[0].partitions",
+        "missing required key topic[0].partitions",
+    );
+}
+
+#[test]
+fn missing_cluster_is_reported() {
+    let text = replacing("[cluster]", "").replace("brokers = 3", "");
+    assert_error(&text, "name", "cluster", "missing required key cluster");
+}
+
+#[test]
+fn brokers_must_be_one_to_nine() {
+    assert_error(
+        &replacing("brokers", "brokers = 0"),
+        "brokers",
+        "cluster.brokers",
+        "between 1 and 9, got 0",
+    );
+}
+
+#[test]
+fn replication_factor_above_brokers_is_an_impossible_cluster() {
+    let text = replacing("\"replication.factor\"", "\"replication.factor\" = 5");
+    let fragment = "impossible cluster: replication.factor 5 > 3 brokers";
+    assert_error(
+        &text,
+        "replication",
+        "topic[0].\"replication.factor\"",
+        fragment,
+    );
+}
+
+#[test]
+fn partitions_must_be_positive() {
+    let text = replacing("partitions", "partitions = 0");
+    assert_error(
+        &text,
+        "partitions",
+        "topic[0].partitions",
+        "must be at least 1, got 0",
+    );
+}
+
+#[test]
+fn topic_names_must_be_unique() {
+    let text = with("\n[[topic]]\nname = \"events\"\npartitions = 1\n\"replication.factor\" = 1\n");
+    let e = err(&text);
+    assert_eq!((e.line, e.key.as_str()), (14, "topic[1].name"), "{e}");
+    assert!(e.message.contains("\"events\" is taken by topic[0]"), "{e}");
+}
+
+#[test]
+fn topic_names_must_be_non_empty_and_legal() {
+    assert_error(
+        &replacing("name = \"events\"", "name = \"\""),
+        "name = \"\"",
+        "topic[0].name",
+        "must not be empty",
+    );
+    let text = replacing("name = \"events\"", "name = \"a b\"");
+    assert_error(&text, "a b", "topic[0].name", "may only hold ASCII letters");
+}
+
+#[test]
+fn at_least_one_topic() {
+    let text = replacing("[[topic]]", "")
+        .replace("name = \"events\"", "")
+        .replace("partitions = 1", "");
+    let text = text.replace("\"replication.factor\" = 3", "");
+    assert_error(
+        &text,
+        "name",
+        "topic",
+        "a scenario needs at least one [[topic]]",
+    );
+    let text = replacing("[[topic]]", "[topic]");
+    assert_error(&text, "[topic]", "topic", "write [[topic]], not [topic]");
+}
+
+#[test]
+fn min_insync_replicas_must_be_positive() {
+    let text = with("[broker]\n\"min.insync.replicas\" = 0\n");
+    assert_error(
+        &text,
+        "min.insync",
+        "broker.\"min.insync.replicas\"",
+        "must be at least 1, got 0",
+    );
+    let text = with("\"min.insync.replicas\" = 0\n");
+    assert_error(
+        &text,
+        "min.insync",
+        "topic[0].\"min.insync.replicas\"",
+        "must be at least 1, got 0",
+    );
+}
+
+#[test]
+fn ranges_need_min_at_most_max() {
+    let text = with(
+        "[faults]\nrandom = { kinds = [\"crash\"], interval_ms = [10, 5], duration_ms = [1, 2] }\n",
+    );
+    assert_error(
+        &text,
+        "random",
+        "faults.random.interval_ms",
+        "min <= max, got [10, 5]",
+    );
+    let text = with("[network]\nlatency_ms = [1, 2, 3]\n");
+    assert_error(
+        &text,
+        "latency_ms",
+        "network.latency_ms",
+        "two integers, got 3 items",
+    );
+}
+
+#[test]
+fn latency_starts_at_one_millisecond() {
+    let text = with("[network]\nlatency_ms = [0, 10]\n");
+    assert_error(
+        &text,
+        "latency_ms",
+        "network.latency_ms[0]",
+        "must be at least 1, got 0",
+    );
+}
+
+#[test]
+fn broker_targets_must_exist() {
+    let text = with(
+        "[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"isolate\"\ntarget = { broker = 4 }\n",
+    );
+    assert_error(
+        &text,
+        "broker = 4",
+        "faults.at[0].target.broker",
+        "names broker 4, but the cluster's brokers are 1..=3",
+    );
+    let text = with(
+        "[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"crash\"\ntarget = \"follower\"\n",
+    );
+    assert_error(
+        &text,
+        "follower",
+        "faults.at[0].target",
+        "must be \"leader\", \"controller\" or { broker = N }",
+    );
+}
+
+#[test]
+fn loss_rate_must_be_below_one() {
+    let text = with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"slow\"\nmin_ms = 1\nmax_ms = 2\nloss_rate = 1.0\n");
+    assert_error(
+        &text,
+        "loss_rate",
+        "faults.at[0].loss_rate",
+        "must be in [0, 1), got 1",
+    );
+}
+
+#[test]
+fn find_must_be_allowed() {
+    let text = with("[expect]\nallow = [\"divergence\"]\nfind = [\"lost-write\"]\n");
+    assert_error(
+        &text,
+        "find",
+        "expect.find[0]",
+        "(\"lost-write\") must also be in expect.allow",
+    );
+}
+
+#[test]
+fn unknown_violation_kinds_are_named() {
+    let text = with("[expect]\nallow = [\"lost-writes\"]\n");
+    assert_error(
+        &text,
+        "allow",
+        "expect.allow[0]",
+        "unknown violation kind \"lost-writes\"; the kinds are \"lost-write\"",
+    );
+}
+
+#[test]
+fn acks_outside_kafkas_values_is_rejected() {
+    let text = with("[producer]\nacks = \"2\"\n");
+    assert_error(
+        &text,
+        "acks",
+        "producer.acks",
+        "must be \"all\", \"-1\", \"1\" or \"0\" (or the integers -1, 1, 0), got \"2\"",
+    );
+    let text = with("[producer]\nacks = 2\n");
+    assert_error(&text, "acks", "producer.acks", "got 2");
+}
+
+#[test]
+fn durations_must_be_positive() {
+    assert_error(
+        &replacing("duration_ms", "duration_ms = 0"),
+        "duration_ms",
+        "duration_ms",
+        "must be at least 1, got 0",
+    );
+    assert_error(
+        &format!("settle_ms = 0\n{MINIMAL}"),
+        "settle_ms",
+        "settle_ms",
+        "must be at least 1, got 0",
+    );
+    let text = with("[[faults.at]]\nat_ms = 0\nduration_ms = 0\nkind = \"split-halves\"\n");
+    assert_error(
+        &text,
+        "duration_ms = 0",
+        "faults.at[0].duration_ms",
+        "must be at least 1, got 0",
+    );
+}
+
+#[test]
+fn scripted_faults_start_inside_the_fault_phase() {
+    let text = with("[[faults.at]]\nat_ms = 60000\nduration_ms = 1\nkind = \"split-halves\"\n");
+    assert_error(
+        &text,
+        "at_ms",
+        "faults.at[0].at_ms",
+        "(60000) must be before the end of the fault phase",
+    );
+}
+
+#[test]
+fn unknown_fault_kind_lists_the_kinds() {
+    let text = with(
+        "[faults]\nrandom = { kinds = [\"reboot\"], interval_ms = [1, 2], duration_ms = [1, 2] }\n",
+    );
+    assert_error(
+        &text,
+        "reboot",
+        "faults.random.kinds[0]",
+        "unknown fault kind \"reboot\"; the kinds are \"crash\"",
+    );
+}
+
+#[test]
+fn kafkas_cross_checks_are_enforced() {
+    let text = with("[broker]\n\"replica.socket.timeout.ms\" = 100\n");
+    assert_error(
+        &text,
+        "socket",
+        "broker.\"replica.socket.timeout.ms\"",
+        "must be at least broker.\"replica.fetch.wait.max.ms\" (500)",
+    );
+    let text = with("[producer]\n\"delivery.timeout.ms\" = 1000\n");
+    assert_error(
+        &text,
+        "delivery",
+        "producer.\"delivery.timeout.ms\"",
+        "(5 + 30000 = 30005)",
+    );
+}
+
+#[test]
+fn name_must_match_the_file_stem() {
+    let dir = std::env::temp_dir().join(format!("ksim-load-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("other.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    let e = load(&path).unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!((e.line, e.key.as_str()), (1, "name"));
+    assert!(
+        e.message
+            .contains("(\"t\") must equal the file's name without .toml (\"other\")"),
+        "{e}"
+    );
+    assert_eq!(e.file, path.display().to_string());
+}
+
+#[test]
+fn unreadable_file_has_no_position() {
+    let e = load(Path::new("/nonexistent/ksim.toml")).unwrap_err();
+    assert_eq!((e.line, e.column), (0, 0));
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/ksim.toml: cannot read the scenario"),
+        "{e}"
+    );
+}
+
+#[test]
+fn error_messages_snapshot() {
+    let cases = [
+        with("[broker]\nmin.insync.replicas = 2\n"),
+        replacing("\"replication.factor\"", "\"replication.factor\" = 5"),
+        with("[workload]\nproducer = 2\n"),
+        with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"one-way\"\nfrom = \"leader\"\nto = \"leader\"\n"),
+        with("[expect]\nallow = [\"divergence\"]\nfind = [\"lost-write\"]\n"),
+        replacing("brokers", "brokers = [3]"),
+    ];
+    let messages: Vec<String> = cases.iter().map(|text| err(text).to_string()).collect();
+    insta::with_settings!({ snapshot_path => "../snapshots" }, {
+        insta::assert_snapshot!(messages.join("\n"));
+    });
+}
