@@ -9,11 +9,32 @@ pub type OffsetValue = (Offset, u64);
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Observation {
     /// A broker (re)started and recovered its logs from disk.
-    BrokerRecovered { broker: BrokerId, tp: TopicPartition, log_end_offset: Offset, high_watermark: Offset },
-    BecameLeader { broker: BrokerId, tp: TopicPartition, leader_epoch: LeaderEpoch, isr: Vec<BrokerId>, log_end_offset: Offset },
-    BecameFollower { broker: BrokerId, tp: TopicPartition, leader: BrokerId, leader_epoch: LeaderEpoch },
+    BrokerRecovered {
+        broker: BrokerId,
+        tp: TopicPartition,
+        log_end_offset: Offset,
+        high_watermark: Offset,
+    },
+    BecameLeader {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        log_end_offset: Offset,
+    },
+    BecameFollower {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: LeaderEpoch,
+    },
     /// A replica removed the records at and above `offset` (`removed` lists them).
-    Truncated { broker: BrokerId, tp: TopicPartition, offset: Offset, removed: Vec<OffsetValue> },
+    Truncated {
+        broker: BrokerId,
+        tp: TopicPartition,
+        offset: Offset,
+        removed: Vec<OffsetValue>,
+    },
     /// A replica's high watermark moved; `exposed` lists the records that moved below it.
     HighWatermark {
         broker: BrokerId,
@@ -25,11 +46,32 @@ pub enum Observation {
         exposed: Vec<OffsetValue>,
     },
     /// The leader's ISR changed after the controller accepted an AlterPartition.
-    IsrChanged { broker: BrokerId, tp: TopicPartition, leader_epoch: LeaderEpoch, isr: Vec<BrokerId>, partition_epoch: i32 },
+    IsrChanged {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        partition_epoch: i32,
+    },
     /// The controller chose a leader (`unclean` when it came from outside the ISR).
-    LeaderElected { tp: TopicPartition, leader: BrokerId, leader_epoch: LeaderEpoch, isr: Vec<BrokerId>, unclean: bool },
+    LeaderElected {
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        unclean: bool,
+    },
     /// The controller found no eligible leader: the partition is offline.
-    PartitionOffline { tp: TopicPartition, leader_epoch: LeaderEpoch, isr: Vec<BrokerId> },
-    BrokerFenced { broker: BrokerId },
-    BrokerRegistered { broker: BrokerId, broker_epoch: i64 },
+    PartitionOffline {
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+    },
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: i64,
+    },
 }

@@ -33,6 +33,9 @@ impl RecordBatch {
 
     /// Each record with its offset.
     pub fn entries(&self) -> impl Iterator<Item = (Offset, &Record)> {
-        self.records.iter().enumerate().map(move |(i, r)| (self.base_offset + i as Offset, r))
+        self.records
+            .iter()
+            .enumerate()
+            .map(move |(i, r)| (self.base_offset + i as Offset, r))
     }
 }

@@ -1,6 +1,10 @@
 //! ksim: Kafka brokers, a controller and clients from `ksim-model`, hosted on madsim's simulated clock and network.
 
 pub mod checkers;
+pub mod cli;
 pub mod history;
+pub mod host;
 pub mod nemesis;
+pub mod report;
 pub mod scenario;
+pub mod workload;

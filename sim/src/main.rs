@@ -1,1 +1,5 @@
-fn main() {}
+//! The ksim binary: see `ksim::cli`.
+
+fn main() -> std::process::ExitCode {
+    ksim::cli::main()
+}

@@ -4,7 +4,7 @@
 use crate::checkers::{Violation, ViolationKind};
 use crate::history::Outcome;
 use crate::host::RunOutput;
-use crate::scenario::{ScheduledFault, Scenario};
+use crate::scenario::{Scenario, ScheduledFault};
 use ksim_model::observe::Observation;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -87,8 +87,12 @@ pub fn stats(run: &RunOutput) -> Stats {
 
 pub fn build(scenario: &Scenario, scenario_path: &str, run: &RunOutput) -> RunReport {
     let allowed: BTreeSet<ViolationKind> = scenario.expect.allow.iter().copied().collect();
-    let unexpected: BTreeSet<ViolationKind> =
-        run.violations.iter().map(|v| v.kind).filter(|k| !allowed.contains(k)).collect();
+    let unexpected: BTreeSet<ViolationKind> = run
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .filter(|k| !allowed.contains(k))
+        .collect();
     RunReport {
         scenario: scenario.name.clone(),
         seed: run.seed,
@@ -122,10 +126,19 @@ pub fn to_text(r: &RunReport) -> String {
     let _ = writeln!(
         t,
         "elections {} (unclean {}), offline {}, ISR changes {}, truncated records {}, faults {}",
-        s.leader_elections, s.unclean_elections, s.offline_partitions, s.isr_changes, s.truncated_records, s.faults
+        s.leader_elections,
+        s.unclean_elections,
+        s.offline_partitions,
+        s.isr_changes,
+        s.truncated_records,
+        s.faults
     );
     for f in &r.faults {
-        let _ = writeln!(t, "  fault at {}ms for {}ms: {:?}", f.at_ms, f.duration_ms, f.fault);
+        let _ = writeln!(
+            t,
+            "  fault at {}ms for {}ms: {:?}",
+            f.at_ms, f.duration_ms, f.fault
+        );
     }
     if r.violations.is_empty() {
         let _ = writeln!(t, "no violations");
@@ -135,9 +148,18 @@ pub fn to_text(r: &RunReport) -> String {
         let at = v.at_ms.map_or(String::new(), |ms| format!(" at {ms}ms"));
         let _ = writeln!(t, "VIOLATION {} on {tp}{at}: {}", v.kind, v.message);
         if !v.records.is_empty() {
-            let shown: Vec<String> = v.records.iter().take(10).map(|(o, val)| format!("{o}:{val:#x}")).collect();
+            let shown: Vec<String> = v
+                .records
+                .iter()
+                .take(10)
+                .map(|(o, val)| format!("{o}:{val:#x}"))
+                .collect();
             let more = v.records.len().saturating_sub(10);
-            let tail = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
             let _ = writeln!(t, "  records (offset:value) {}{tail}", shown.join(" "));
         }
     }

@@ -4,7 +4,8 @@ use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
-    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, LeaderAndIsrRequest, Message,
+    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse, LeaderAndIsrRequest, Message,
 };
 use std::collections::BTreeMap;
 
@@ -57,13 +58,22 @@ impl ControllerLink {
 
 impl Broker {
     pub(super) fn register(&mut self, now_ms: u64) {
-        let request = BrokerRegistrationRequest { broker_id: self.id, incarnation: self.controller.incarnation };
-        let id = self.request(NodeId::Controller, Message::BrokerRegistrationRequest(request));
+        let request = BrokerRegistrationRequest {
+            broker_id: self.id,
+            incarnation: self.controller.incarnation,
+        };
+        let id = self.request(
+            NodeId::Controller,
+            Message::BrokerRegistrationRequest(request),
+        );
         self.controller.in_flight = Some((id, now_ms + self.config.broker_session_timeout_ms));
     }
 
     fn heartbeat(&mut self, now_ms: u64, broker_epoch: i64) {
-        let request = BrokerHeartbeatRequest { broker_id: self.id, broker_epoch };
+        let request = BrokerHeartbeatRequest {
+            broker_id: self.id,
+            broker_epoch,
+        };
         let id = self.request(NodeId::Controller, Message::BrokerHeartbeatRequest(request));
         self.controller.in_flight = Some((id, now_ms + self.config.broker_session_timeout_ms));
     }
@@ -72,7 +82,8 @@ impl Broker {
         if let Some((_, deadline)) = self.controller.in_flight {
             if now_ms >= deadline {
                 // No answer within a session: reconnect and start again.
-                self.out.push(crate::output::Output::Disconnect(NodeId::Controller));
+                self.out
+                    .push(crate::output::Output::Disconnect(NodeId::Controller));
                 self.controller_disconnected(now_ms);
             }
             return;
@@ -86,7 +97,12 @@ impl Broker {
         }
     }
 
-    pub(super) fn handle_registration_response(&mut self, now_ms: u64, correlation_id: u64, resp: BrokerRegistrationResponse) {
+    pub(super) fn handle_registration_response(
+        &mut self,
+        now_ms: u64,
+        correlation_id: u64,
+        resp: BrokerRegistrationResponse,
+    ) {
         if self.controller.in_flight.map(|(id, _)| id) != Some(correlation_id) {
             return;
         }
@@ -101,7 +117,12 @@ impl Broker {
         }
     }
 
-    pub(super) fn handle_heartbeat_response(&mut self, now_ms: u64, correlation_id: u64, resp: BrokerHeartbeatResponse) {
+    pub(super) fn handle_heartbeat_response(
+        &mut self,
+        now_ms: u64,
+        correlation_id: u64,
+        resp: BrokerHeartbeatResponse,
+    ) {
         if self.controller.in_flight.map(|(id, _)| id) != Some(correlation_id) {
             return;
         }

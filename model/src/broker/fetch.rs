@@ -10,31 +10,56 @@ use crate::protocol::{
 };
 
 impl Broker {
-    pub(super) fn handle_fetch(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: FetchRequest) {
+    pub(super) fn handle_fetch(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        req: FetchRequest,
+    ) {
         if let Some(follower) = req.replica_id {
             self.record_follower_positions(now_ms, follower, &req.partitions);
         }
-        let has_data = req.partitions.iter().any(|p| self.fetchable(req.replica_id.is_some(), p));
+        let has_data = req
+            .partitions
+            .iter()
+            .any(|p| self.fetchable(req.replica_id.is_some(), p));
         if has_data || req.max_wait_ms == 0 {
             self.answer_fetch(from, correlation_id, &req);
         } else {
             let deadline_ms = now_ms + req.max_wait_ms;
-            self.purgatory.fetches.push(DelayedFetch { from, correlation_id, deadline_ms, request: req });
+            self.purgatory.fetches.push(DelayedFetch {
+                from,
+                correlation_id,
+                deadline_ms,
+                request: req,
+            });
         }
     }
 
     /// A follower's fetch offset is its LEO: update its progress, then the ISR and the HW may move.
-    fn record_follower_positions(&mut self, now_ms: u64, follower: i32, partitions: &[FetchPartition]) {
+    fn record_follower_positions(
+        &mut self,
+        now_ms: u64,
+        follower: i32,
+        partitions: &[FetchPartition],
+    ) {
         for fp in partitions {
             let lag_max = self.config.replica_lag_time_max_ms;
             let me = self.id;
-            let Some(p) = self.partitions.get_mut(&fp.topic_partition) else { continue };
-            if !p.is_leader() || fp.current_leader_epoch != Some(p.leader_epoch) || fp.fetch_offset > p.log_end_offset() {
+            let Some(p) = self.partitions.get_mut(&fp.topic_partition) else {
+                continue;
+            };
+            if !p.is_leader()
+                || fp.current_leader_epoch != Some(p.leader_epoch)
+                || fp.fetch_offset > p.log_end_offset()
+            {
                 continue;
             }
             p.record_follower_fetch(follower, fp.fetch_offset, now_ms);
             let hw = p.maybe_advance_leader_hw(me);
-            let expand = p.pending_isr().is_none() && !p.replicas_to_add(now_ms, lag_max).is_empty();
+            let expand =
+                p.pending_isr().is_none() && !p.replicas_to_add(now_ms, lag_max).is_empty();
             self.observe_opt(hw);
             if expand {
                 self.maybe_expand_isr(now_ms, &fp.topic_partition);
@@ -58,7 +83,9 @@ impl Broker {
         if !partition.is_leader() {
             return Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
         }
-        if p.fetch_offset > partition.log_end_offset() || p.fetch_offset < partition.log.log_start_offset() {
+        if p.fetch_offset > partition.log_end_offset()
+            || p.fetch_offset < partition.log.log_start_offset()
+        {
             return Some(ErrorCode::OFFSET_OUT_OF_RANGE);
         }
         None
@@ -71,13 +98,25 @@ impl Broker {
             return true;
         }
         let partition = &self.partitions[&p.topic_partition];
-        let until = if is_follower { partition.log_end_offset() } else { partition.high_watermark };
+        let until = if is_follower {
+            partition.log_end_offset()
+        } else {
+            partition.high_watermark
+        };
         p.fetch_offset < until
     }
 
     fn answer_fetch(&mut self, to: NodeId, correlation_id: u64, req: &FetchRequest) {
-        let partitions = req.partitions.iter().map(|p| self.read_partition(req.replica_id.is_some(), p)).collect();
-        self.send(to, correlation_id, Message::FetchResponse(FetchResponse { partitions }));
+        let partitions = req
+            .partitions
+            .iter()
+            .map(|p| self.read_partition(req.replica_id.is_some(), p))
+            .collect();
+        self.send(
+            to,
+            correlation_id,
+            Message::FetchResponse(FetchResponse { partitions }),
+        );
     }
 
     fn read_partition(&self, is_follower: bool, p: &FetchPartition) -> FetchPartitionResponse {
@@ -99,8 +138,15 @@ impl Broker {
             return response;
         }
         let partition = &self.partitions[&p.topic_partition];
-        let until = if is_follower { partition.log_end_offset() } else { partition.high_watermark };
-        response.batches = partition.log.file.read(p.fetch_offset, until, p.max_records.max(1));
+        let until = if is_follower {
+            partition.log_end_offset()
+        } else {
+            partition.high_watermark
+        };
+        response.batches = partition
+            .log
+            .file
+            .read(p.fetch_offset, until, p.max_records.max(1));
         response
     }
 
@@ -109,7 +155,12 @@ impl Broker {
         let parked = std::mem::take(&mut self.purgatory.fetches);
         for delayed in parked {
             let follower = delayed.request.replica_id.is_some();
-            if delayed.request.partitions.iter().any(|p| self.fetchable(follower, p)) {
+            if delayed
+                .request
+                .partitions
+                .iter()
+                .any(|p| self.fetchable(follower, p))
+            {
                 self.answer_fetch(delayed.from, delayed.correlation_id, &delayed.request);
             } else {
                 self.purgatory.fetches.push(delayed);
@@ -119,8 +170,9 @@ impl Broker {
 
     pub(super) fn expire_delayed(&mut self, now_ms: u64) {
         self.expire_produces(now_ms);
-        let (expired, parked): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.purgatory.fetches).into_iter().partition(|d| d.deadline_ms <= now_ms);
+        let (expired, parked): (Vec<_>, Vec<_>) = std::mem::take(&mut self.purgatory.fetches)
+            .into_iter()
+            .partition(|d| d.deadline_ms <= now_ms);
         self.purgatory.fetches = parked;
         for delayed in expired {
             self.answer_fetch(delayed.from, delayed.correlation_id, &delayed.request);
@@ -128,7 +180,12 @@ impl Broker {
     }
 
     /// KIP-101/KIP-279: where does the leader's log end for the follower's epoch?
-    pub(super) fn handle_offsets_for_leader_epoch(&mut self, from: NodeId, correlation_id: u64, req: OffsetsForLeaderEpochRequest) {
+    pub(super) fn handle_offsets_for_leader_epoch(
+        &mut self,
+        from: NodeId,
+        correlation_id: u64,
+        req: OffsetsForLeaderEpochRequest,
+    ) {
         let partitions = req
             .partitions
             .iter()
@@ -139,20 +196,40 @@ impl Broker {
                     fetch_offset: 0,
                     max_records: 0,
                 };
-                let error = self.fetch_error(&fetch).filter(|e| *e != ErrorCode::OFFSET_OUT_OF_RANGE);
+                let error = self
+                    .fetch_error(&fetch)
+                    .filter(|e| *e != ErrorCode::OFFSET_OUT_OF_RANGE);
                 match error {
-                    Some(error) => epoch_end(&p.topic_partition, error, UNDEFINED_EPOCH, UNDEFINED_OFFSET),
+                    Some(error) => {
+                        epoch_end(&p.topic_partition, error, UNDEFINED_EPOCH, UNDEFINED_OFFSET)
+                    }
                     None => {
-                        let (epoch, end) = self.partitions[&p.topic_partition].log.end_offset_for_epoch(p.leader_epoch);
+                        let (epoch, end) = self.partitions[&p.topic_partition]
+                            .log
+                            .end_offset_for_epoch(p.leader_epoch);
                         epoch_end(&p.topic_partition, ErrorCode::NONE, epoch, end)
                     }
                 }
             })
             .collect();
-        self.send(from, correlation_id, Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse { partitions }));
+        self.send(
+            from,
+            correlation_id,
+            Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse { partitions }),
+        );
     }
 }
 
-fn epoch_end(tp: &TopicPartition, error: ErrorCode, leader_epoch: i32, end_offset: i64) -> EpochEndOffset {
-    EpochEndOffset { topic_partition: tp.clone(), error, leader_epoch, end_offset }
+fn epoch_end(
+    tp: &TopicPartition,
+    error: ErrorCode,
+    leader_epoch: i32,
+    end_offset: i64,
+) -> EpochEndOffset {
+    EpochEndOffset {
+        topic_partition: tp.clone(),
+        error,
+        leader_epoch,
+        end_offset,
+    }
 }

@@ -17,7 +17,12 @@ impl Broker {
             .filter(|p| p.is_leader() && p.pending_isr().is_none())
             .filter_map(|p| {
                 let out = p.out_of_sync_replicas(self.id, now_ms, lag_max);
-                (!out.is_empty()).then(|| (p.tp.clone(), p.isr.iter().copied().filter(|b| !out.contains(b)).collect()))
+                (!out.is_empty()).then(|| {
+                    (
+                        p.tp.clone(),
+                        p.isr.iter().copied().filter(|b| !out.contains(b)).collect(),
+                    )
+                })
             })
             .collect();
         for (tp, new_isr) in shrinks {
@@ -35,7 +40,9 @@ impl Broker {
     }
 
     fn propose_isr(&mut self, tp: &TopicPartition, new_isr: Vec<i32>) {
-        let Some(broker_epoch) = self.controller.broker_epoch() else { return };
+        let Some(broker_epoch) = self.controller.broker_epoch() else {
+            return;
+        };
         let p = self.partitions.get_mut(tp).unwrap();
         p.set_pending_isr(Some(new_isr.clone()));
         let request = AlterPartitionRequest {
@@ -50,12 +57,19 @@ impl Broker {
         self.controller.alter_sent(id, tp.clone());
     }
 
-    pub(super) fn handle_alter_partition_response(&mut self, now_ms: u64, correlation_id: u64, resp: AlterPartitionResponse) {
+    pub(super) fn handle_alter_partition_response(
+        &mut self,
+        now_ms: u64,
+        correlation_id: u64,
+        resp: AlterPartitionResponse,
+    ) {
         if !self.controller.alter_answered(correlation_id) {
             return;
         }
         let me = self.id;
-        let Some(p) = self.partitions.get_mut(&resp.topic_partition) else { return };
+        let Some(p) = self.partitions.get_mut(&resp.topic_partition) else {
+            return;
+        };
         p.set_pending_isr(None);
         if resp.error != ErrorCode::NONE || resp.leader_epoch != p.leader_epoch || !p.is_leader() {
             // INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, ...: the controller knows better; wait for LeaderAndIsr.

@@ -7,12 +7,18 @@ use crate::error::ErrorCode;
 use crate::ids::{NodeId, NO_LEADER};
 use crate::log::Log;
 use crate::protocol::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrResponse, Message, MetadataRequest, MetadataResponse,
-    UpdateMetadataRequest,
+    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrResponse, Message,
+    MetadataRequest, MetadataResponse, UpdateMetadataRequest,
 };
 
 impl Broker {
-    pub(super) fn handle_leader_and_isr(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: LeaderAndIsrRequest) {
+    pub(super) fn handle_leader_and_isr(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        req: LeaderAndIsrRequest,
+    ) {
         let known = self.controller.broker_epoch();
         if known.is_none_or(|epoch| req.broker_epoch > epoch) {
             // Sent to a registration whose answer has not reached us yet (it travels on another connection):
@@ -31,7 +37,11 @@ impl Broker {
             }
             ErrorCode::NONE
         };
-        self.send(from, correlation_id, Message::LeaderAndIsrResponse(LeaderAndIsrResponse { error }));
+        self.send(
+            from,
+            correlation_id,
+            Message::LeaderAndIsrResponse(LeaderAndIsrResponse { error }),
+        );
     }
 
     /// Kafka's `makeLeaders` / `makeFollowers`: act only on a newer leader epoch; a newer partition epoch within
@@ -44,7 +54,9 @@ impl Broker {
         let partition = self
             .partitions
             .entry(state.topic_partition.clone())
-            .or_insert_with(|| Partition::recover(state.topic_partition.clone(), Log::default(), 0));
+            .or_insert_with(|| {
+                Partition::recover(state.topic_partition.clone(), Log::default(), 0)
+            });
         if state.leader_epoch > partition.leader_epoch {
             let observation = if state.leader == me {
                 partition.become_leader(me, state, now_ms)
@@ -54,12 +66,18 @@ impl Broker {
             self.observe(observation);
             if state.leader == me {
                 // A leader whose ISR is itself can expose what it has right away.
-                let hw = self.partitions.get_mut(&state.topic_partition).unwrap().maybe_advance_leader_hw(me);
+                let hw = self
+                    .partitions
+                    .get_mut(&state.topic_partition)
+                    .unwrap()
+                    .maybe_advance_leader_hw(me);
                 self.observe_opt(hw);
             }
             // Waiting produces of an epoch this broker no longer leads get NOT_LEADER_OR_FOLLOWER now.
             self.try_complete_produces(now_ms);
-        } else if state.leader_epoch == partition.leader_epoch && state.partition_epoch > partition.partition_epoch {
+        } else if state.leader_epoch == partition.leader_epoch
+            && state.partition_epoch > partition.partition_epoch
+        {
             partition.update_isr(state.isr.clone(), state.partition_epoch);
             partition.replicas = state.replicas.clone();
             if partition.leader == NO_LEADER && !matches!(partition.role, Role::Follower { .. }) {
@@ -79,14 +97,26 @@ impl Broker {
         }
     }
 
-    pub(super) fn handle_metadata(&mut self, from: NodeId, correlation_id: u64, req: MetadataRequest) {
+    pub(super) fn handle_metadata(
+        &mut self,
+        from: NodeId,
+        correlation_id: u64,
+        req: MetadataRequest,
+    ) {
         let partitions = self
             .metadata
             .values()
-            .filter(|p| req.topics.as_ref().is_none_or(|topics| topics.iter().any(|t| **t == *p.topic_partition.topic)))
+            .filter(|p| {
+                req.topics
+                    .as_ref()
+                    .is_none_or(|topics| topics.iter().any(|t| **t == *p.topic_partition.topic))
+            })
             .cloned()
             .collect();
-        let response = MetadataResponse { brokers: self.live_brokers.clone(), partitions };
+        let response = MetadataResponse {
+            brokers: self.live_brokers.clone(),
+            partitions,
+        };
         self.send(from, correlation_id, Message::MetadataResponse(response));
     }
 }

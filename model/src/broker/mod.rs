@@ -58,7 +58,10 @@ impl Broker {
         incarnation: u64,
         now_ms: u64,
     ) -> (Broker, Vec<Output>) {
-        let Disk { logs, hw_checkpoint } = disk;
+        let Disk {
+            logs,
+            hw_checkpoint,
+        } = disk;
         let mut broker = Broker {
             id,
             topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
@@ -96,25 +99,50 @@ impl Broker {
 
     /// The process dies: memory is gone, the disk (page cache included) stays.
     pub fn into_disk(self) -> Disk {
-        let logs = self.partitions.into_iter().map(|(tp, p)| (tp, p.log)).collect();
-        Disk { logs, hw_checkpoint: self.hw_checkpoint }
+        let logs = self
+            .partitions
+            .into_iter()
+            .map(|(tp, p)| (tp, p.log))
+            .collect();
+        Disk {
+            logs,
+            hw_checkpoint: self.hw_checkpoint,
+        }
     }
 
-    pub fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
         match message {
             Message::ProduceRequest(req) => self.handle_produce(now_ms, from, correlation_id, req),
             Message::FetchRequest(req) => self.handle_fetch(now_ms, from, correlation_id, req),
-            Message::FetchResponse(resp) => self.handle_fetch_response(now_ms, from, correlation_id, resp),
-            Message::OffsetsForLeaderEpochRequest(req) => self.handle_offsets_for_leader_epoch(from, correlation_id, req),
+            Message::FetchResponse(resp) => {
+                self.handle_fetch_response(now_ms, from, correlation_id, resp)
+            }
+            Message::OffsetsForLeaderEpochRequest(req) => {
+                self.handle_offsets_for_leader_epoch(from, correlation_id, req)
+            }
             Message::OffsetsForLeaderEpochResponse(resp) => {
                 self.handle_offsets_for_leader_epoch_response(now_ms, from, correlation_id, resp)
             }
             Message::MetadataRequest(req) => self.handle_metadata(from, correlation_id, req),
-            Message::LeaderAndIsrRequest(req) => self.handle_leader_and_isr(now_ms, from, correlation_id, req),
+            Message::LeaderAndIsrRequest(req) => {
+                self.handle_leader_and_isr(now_ms, from, correlation_id, req)
+            }
             Message::UpdateMetadataRequest(req) => self.handle_update_metadata(req),
-            Message::AlterPartitionResponse(resp) => self.handle_alter_partition_response(now_ms, correlation_id, resp),
-            Message::BrokerRegistrationResponse(resp) => self.handle_registration_response(now_ms, correlation_id, resp),
-            Message::BrokerHeartbeatResponse(resp) => self.handle_heartbeat_response(now_ms, correlation_id, resp),
+            Message::AlterPartitionResponse(resp) => {
+                self.handle_alter_partition_response(now_ms, correlation_id, resp)
+            }
+            Message::BrokerRegistrationResponse(resp) => {
+                self.handle_registration_response(now_ms, correlation_id, resp)
+            }
+            Message::BrokerHeartbeatResponse(resp) => {
+                self.handle_heartbeat_response(now_ms, correlation_id, resp)
+            }
             other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
         }
         self.replicate(now_ms);
@@ -142,7 +170,8 @@ impl Broker {
             self.maybe_shrink_isr(now_ms);
         }
         if now_ms >= self.next_hw_checkpoint_ms {
-            self.next_hw_checkpoint_ms = now_ms + self.config.replica_high_watermark_checkpoint_interval_ms;
+            self.next_hw_checkpoint_ms =
+                now_ms + self.config.replica_high_watermark_checkpoint_interval_ms;
             self.checkpoint_high_watermarks();
         }
         if now_ms >= self.next_writeback_ms {
@@ -153,7 +182,10 @@ impl Broker {
             }
         }
         if let Some(at) = self.next_flush_ms.filter(|&at| now_ms >= at) {
-            self.next_flush_ms = self.config.log_flush_interval_ms.map(|ms| at.max(now_ms) + ms);
+            self.next_flush_ms = self
+                .config
+                .log_flush_interval_ms
+                .map(|ms| at.max(now_ms) + ms);
             for p in self.partitions.values_mut() {
                 p.log.file.flush();
             }
@@ -163,7 +195,10 @@ impl Broker {
     }
 
     pub fn next_timeout(&self) -> Option<u64> {
-        let mut next = self.next_isr_check_ms.min(self.next_hw_checkpoint_ms).min(self.next_writeback_ms);
+        let mut next = self
+            .next_isr_check_ms
+            .min(self.next_hw_checkpoint_ms)
+            .min(self.next_writeback_ms);
         next = next.min(self.controller.next_timeout());
         if let Some(at) = self.next_flush_ms {
             next = next.min(at);
@@ -186,11 +221,17 @@ impl Broker {
     }
 
     fn min_insync_replicas(&self, tp: &TopicPartition) -> usize {
-        self.topics.get(&tp.topic).map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas)
+        self.topics
+            .get(&tp.topic)
+            .map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas)
     }
 
     fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) {
-        self.out.push(Output::Send { to, correlation_id, message });
+        self.out.push(Output::Send {
+            to,
+            correlation_id,
+            message,
+        });
     }
 
     fn request(&mut self, to: NodeId, message: Message) -> u64 {
@@ -217,9 +258,19 @@ impl Broker {
     /// Checks the invariants Kafka's replication rests on; a failure is a bug in this model.
     fn assert_invariants(&self) {
         for p in self.partitions.values() {
-            assert!(p.high_watermark <= p.log_end_offset(), "{} on broker {}: HW above LEO", p.tp, self.id);
+            assert!(
+                p.high_watermark <= p.log_end_offset(),
+                "{} on broker {}: HW above LEO",
+                p.tp,
+                self.id
+            );
             if p.is_leader() {
-                assert!(p.isr.contains(&self.id), "{} on broker {}: leader outside its ISR", p.tp, self.id);
+                assert!(
+                    p.isr.contains(&self.id),
+                    "{} on broker {}: leader outside its ISR",
+                    p.tp,
+                    self.id
+                );
             }
         }
     }

@@ -34,7 +34,9 @@ pub enum Role {
     Unassigned,
     Leader(LeaderState),
     /// Following `leader`; `truncating` until OffsetsForLeaderEpoch has settled where the logs agree.
-    Follower { truncating: bool },
+    Follower {
+        truncating: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -81,7 +83,11 @@ impl Partition {
     /// (Kafka's "maximal ISR", so an expansion cannot make the HW wait on a replica the leader has not counted).
     pub fn maximal_isr(&self) -> Vec<BrokerId> {
         let mut isr = self.isr.clone();
-        if let Role::Leader(LeaderState { pending_isr: Some(pending), .. }) = &self.role {
+        if let Role::Leader(LeaderState {
+            pending_isr: Some(pending),
+            ..
+        }) = &self.role
+        {
             for b in pending {
                 if !isr.contains(b) {
                     isr.push(*b);
@@ -91,9 +97,16 @@ impl Partition {
         isr
     }
 
-    pub fn become_leader(&mut self, me: BrokerId, state: &LeaderAndIsrPartitionState, now_ms: u64) -> Observation {
+    pub fn become_leader(
+        &mut self,
+        me: BrokerId,
+        state: &LeaderAndIsrPartitionState,
+        now_ms: u64,
+    ) -> Observation {
         self.apply_state(state);
-        self.log.epochs.assign(state.leader_epoch, self.log_end_offset());
+        self.log
+            .epochs
+            .assign(state.leader_epoch, self.log_end_offset());
         let followers = state
             .replicas
             .iter()
@@ -104,7 +117,10 @@ impl Partition {
                 (b, FollowerProgress::new(caught_up))
             })
             .collect();
-        self.role = Role::Leader(LeaderState { followers, pending_isr: None });
+        self.role = Role::Leader(LeaderState {
+            followers,
+            pending_isr: None,
+        });
         Observation::BecameLeader {
             broker: me,
             tp: self.tp.clone(),
@@ -114,14 +130,27 @@ impl Partition {
         }
     }
 
-    pub fn become_follower(&mut self, me: BrokerId, state: &LeaderAndIsrPartitionState) -> Observation {
+    pub fn become_follower(
+        &mut self,
+        me: BrokerId,
+        state: &LeaderAndIsrPartitionState,
+    ) -> Observation {
         self.apply_state(state);
         self.role = Role::Follower { truncating: true };
-        Observation::BecameFollower { broker: me, tp: self.tp.clone(), leader: self.leader, leader_epoch: self.leader_epoch }
+        Observation::BecameFollower {
+            broker: me,
+            tp: self.tp.clone(),
+            leader: self.leader,
+            leader_epoch: self.leader_epoch,
+        }
     }
 
     fn apply_state(&mut self, state: &LeaderAndIsrPartitionState) {
-        assert!(state.leader_epoch >= self.leader_epoch, "leader epoch went back on {}", self.tp);
+        assert!(
+            state.leader_epoch >= self.leader_epoch,
+            "leader epoch went back on {}",
+            self.tp
+        );
         self.leader = state.leader;
         self.leader_epoch = state.leader_epoch;
         self.partition_epoch = state.partition_epoch;
@@ -143,7 +172,11 @@ impl Partition {
 
     pub fn append_as_leader(&mut self, records: Arc<[Record]>, now_ms: u64) -> Offset {
         let base_offset = self.log_end_offset();
-        let batch = RecordBatch { base_offset, partition_leader_epoch: self.leader_epoch, records };
+        let batch = RecordBatch {
+            base_offset,
+            partition_leader_epoch: self.leader_epoch,
+            records,
+        };
         self.log.append(batch, now_ms);
         base_offset
     }
@@ -157,7 +190,11 @@ impl Partition {
             }
             let batch = if batch.base_offset < leo {
                 let skip = (leo - batch.base_offset) as usize;
-                RecordBatch { base_offset: leo, records: batch.records[skip..].into(), ..batch }
+                RecordBatch {
+                    base_offset: leo,
+                    records: batch.records[skip..].into(),
+                    ..batch
+                }
             } else {
                 batch
             };
@@ -175,7 +212,17 @@ impl Partition {
         let old = self.high_watermark;
         self.high_watermark = new;
         let exposed = if new > old {
-            self.log.file.read(old, new, usize::MAX).iter().flat_map(|b| b.entries().filter(|(o, _)| *o >= old).map(|(o, r)| (o, r.value)).collect::<Vec<_>>()).collect()
+            self.log
+                .file
+                .read(old, new, usize::MAX)
+                .iter()
+                .flat_map(|b| {
+                    b.entries()
+                        .filter(|(o, _)| *o >= old)
+                        .map(|(o, r)| (o, r.value))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -192,7 +239,9 @@ impl Partition {
 
     /// The leader's HW: the smallest LEO over the maximal ISR; it never goes back (Kafka's maybeIncrementLeaderHW).
     pub fn maybe_advance_leader_hw(&mut self, me: BrokerId) -> Option<Observation> {
-        let Role::Leader(state) = &self.role else { return None };
+        let Role::Leader(state) = &self.role else {
+            return None;
+        };
         let mut min_leo = self.log_end_offset();
         for b in self.maximal_isr() {
             if b == me {
@@ -214,8 +263,12 @@ impl Partition {
     /// for the leader's LEO now, or for what the leader's LEO was at its previous fetch.
     pub fn record_follower_fetch(&mut self, follower: BrokerId, fetch_offset: Offset, now_ms: u64) {
         let leader_leo = self.log_end_offset();
-        let Role::Leader(state) = &mut self.role else { return };
-        let Some(progress) = state.followers.get_mut(&follower) else { return };
+        let Role::Leader(state) = &mut self.role else {
+            return;
+        };
+        let Some(progress) = state.followers.get_mut(&follower) else {
+            return;
+        };
         if fetch_offset >= leader_leo {
             progress.last_caught_up_ms = now_ms;
         } else if fetch_offset >= progress.last_fetch_leader_log_end_offset {
@@ -227,27 +280,47 @@ impl Partition {
     }
 
     /// ISR members that have not caught up within `lag_max_ms` (Kafka's `getOutOfSyncReplicas`).
-    pub fn out_of_sync_replicas(&self, me: BrokerId, now_ms: u64, lag_max_ms: u64) -> Vec<BrokerId> {
-        let Role::Leader(state) = &self.role else { return Vec::new() };
+    pub fn out_of_sync_replicas(
+        &self,
+        me: BrokerId,
+        now_ms: u64,
+        lag_max_ms: u64,
+    ) -> Vec<BrokerId> {
+        let Role::Leader(state) = &self.role else {
+            return Vec::new();
+        };
         self.isr
             .iter()
             .copied()
             .filter(|&b| b != me)
-            .filter(|b| state.followers.get(b).is_none_or(|f| now_ms.saturating_sub(f.last_caught_up_ms) > lag_max_ms))
+            .filter(|b| {
+                state
+                    .followers
+                    .get(b)
+                    .is_none_or(|f| now_ms.saturating_sub(f.last_caught_up_ms) > lag_max_ms)
+            })
             .collect()
     }
 
     /// Followers outside the ISR that may join it: caught up to the HW, and into the current leader epoch
     /// (Kafka's `isFollowerInSync`: LEO >= HW and LEO >= the epoch's start offset).
     pub fn replicas_to_add(&self, now_ms: u64, lag_max_ms: u64) -> Vec<BrokerId> {
-        let Role::Leader(state) = &self.role else { return Vec::new() };
-        let epoch_start = self.log.epochs.entries().last().map_or(0, |e| e.start_offset);
+        let Role::Leader(state) = &self.role else {
+            return Vec::new();
+        };
+        let epoch_start = self
+            .log
+            .epochs
+            .entries()
+            .last()
+            .map_or(0, |e| e.start_offset);
         state
             .followers
             .iter()
             .filter(|(b, _)| !self.isr.contains(b))
             .filter(|(_, f)| {
-                f.log_end_offset.is_some_and(|leo| leo >= self.high_watermark && leo >= epoch_start)
+                f.log_end_offset
+                    .is_some_and(|leo| leo >= self.high_watermark && leo >= epoch_start)
                     && now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms
             })
             .map(|(b, _)| *b)
@@ -274,12 +347,22 @@ impl Partition {
         }
         let removed = self.log.truncate_to(offset);
         self.high_watermark = self.high_watermark.min(offset);
-        Some(Observation::Truncated { broker: me, tp: self.tp.clone(), offset, removed })
+        Some(Observation::Truncated {
+            broker: me,
+            tp: self.tp.clone(),
+            offset,
+            removed,
+        })
     }
 }
 
 impl FollowerProgress {
     fn new(last_caught_up_ms: u64) -> Self {
-        FollowerProgress { log_end_offset: None, last_caught_up_ms, last_fetch_ms: 0, last_fetch_leader_log_end_offset: 0 }
+        FollowerProgress {
+            log_end_offset: None,
+            last_caught_up_ms,
+            last_fetch_ms: 0,
+            last_fetch_leader_log_end_offset: 0,
+        }
     }
 }

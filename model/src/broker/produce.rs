@@ -4,20 +4,44 @@ use super::purgatory::{DelayedProduce, PendingPartition};
 use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::NodeId;
-use crate::protocol::{Message, ProducePartition, ProduceRequest, ProduceResponse, ProducePartitionResponse};
+use crate::protocol::{
+    Message, ProducePartition, ProducePartitionResponse, ProduceRequest, ProduceResponse,
+};
 
 impl Broker {
-    pub(super) fn handle_produce(&mut self, now_ms: u64, client: NodeId, correlation_id: u64, req: ProduceRequest) {
-        let partitions: Vec<PendingPartition> =
-            req.partitions.into_iter().map(|p| self.append_for_client(now_ms, req.acks, p)).collect();
+    pub(super) fn handle_produce(
+        &mut self,
+        now_ms: u64,
+        client: NodeId,
+        correlation_id: u64,
+        req: ProduceRequest,
+    ) {
+        let partitions: Vec<PendingPartition> = req
+            .partitions
+            .into_iter()
+            .map(|p| self.append_for_client(now_ms, req.acks, p))
+            .collect();
         if req.acks == 0 {
             // acks=0: Kafka sends no response at all.
             return;
         }
-        let delayed = DelayedProduce { client, correlation_id, deadline_ms: now_ms + req.timeout_ms, partitions };
+        let delayed = DelayedProduce {
+            client,
+            correlation_id,
+            deadline_ms: now_ms + req.timeout_ms,
+            partitions,
+        };
         if req.acks == 1 {
-            let done = delayed.partitions.iter().map(|p| p.result.map_or(p.ok(), |e| p.failed(e))).collect();
-            self.send(client, correlation_id, Message::ProduceResponse(ProduceResponse { partitions: done }));
+            let done = delayed
+                .partitions
+                .iter()
+                .map(|p| p.result.map_or(p.ok(), |e| p.failed(e)))
+                .collect();
+            self.send(
+                client,
+                correlation_id,
+                Message::ProduceResponse(ProduceResponse { partitions: done }),
+            );
             return;
         }
         self.purgatory.produces.push(delayed);
@@ -26,7 +50,12 @@ impl Broker {
 
     /// Kafka's `appendRecordsToLeader`: NOT_LEADER_OR_FOLLOWER unless leader; for acks=all, NOT_ENOUGH_REPLICAS
     /// when the ISR is already below `min.insync.replicas` (nothing is appended then).
-    fn append_for_client(&mut self, now_ms: u64, acks: i16, p: ProducePartition) -> PendingPartition {
+    fn append_for_client(
+        &mut self,
+        now_ms: u64,
+        acks: i16,
+        p: ProducePartition,
+    ) -> PendingPartition {
         let min_isr = self.min_insync_replicas(&p.topic_partition);
         let mut pending = PendingPartition {
             tp: p.topic_partition.clone(),
@@ -35,10 +64,18 @@ impl Broker {
             leader_epoch: -1,
             result: None,
         };
-        let Some(partition) = self.partitions.get_mut(&p.topic_partition).filter(|p| p.is_leader()) else {
-            let known = self.partitions.contains_key(&p.topic_partition) || self.metadata.contains_key(&p.topic_partition);
-            pending.result =
-                Some(if known { ErrorCode::NOT_LEADER_OR_FOLLOWER } else { ErrorCode::UNKNOWN_TOPIC_OR_PARTITION });
+        let Some(partition) = self
+            .partitions
+            .get_mut(&p.topic_partition)
+            .filter(|p| p.is_leader())
+        else {
+            let known = self.partitions.contains_key(&p.topic_partition)
+                || self.metadata.contains_key(&p.topic_partition);
+            pending.result = Some(if known {
+                ErrorCode::NOT_LEADER_OR_FOLLOWER
+            } else {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            });
             return pending;
         };
         if acks == -1 && partition.isr.len() < min_isr {
@@ -97,12 +134,18 @@ impl Broker {
                 Some(e) => p.failed(e),
             })
             .collect();
-        self.send(delayed.client, delayed.correlation_id, Message::ProduceResponse(ProduceResponse { partitions }));
+        self.send(
+            delayed.client,
+            delayed.correlation_id,
+            Message::ProduceResponse(ProduceResponse { partitions }),
+        );
     }
 
     /// Produces still waiting at their deadline get REQUEST_TIMED_OUT for what is unfinished.
     pub(super) fn expire_produces(&mut self, now_ms: u64) {
-        let (expired, waiting) = std::mem::take(&mut self.purgatory.produces).into_iter().partition(|d| d.deadline_ms <= now_ms);
+        let (expired, waiting) = std::mem::take(&mut self.purgatory.produces)
+            .into_iter()
+            .partition(|d| d.deadline_ms <= now_ms);
         self.purgatory.produces = waiting;
         for mut delayed in expired {
             for p in delayed.partitions.iter_mut().filter(|p| p.result.is_none()) {
@@ -115,10 +158,18 @@ impl Broker {
 
 impl PendingPartition {
     fn ok(&self) -> ProducePartitionResponse {
-        ProducePartitionResponse { topic_partition: self.tp.clone(), error: ErrorCode::NONE, base_offset: self.base_offset }
+        ProducePartitionResponse {
+            topic_partition: self.tp.clone(),
+            error: ErrorCode::NONE,
+            base_offset: self.base_offset,
+        }
     }
 
     fn failed(&self, error: ErrorCode) -> ProducePartitionResponse {
-        ProducePartitionResponse { topic_partition: self.tp.clone(), error, base_offset: -1 }
+        ProducePartitionResponse {
+            topic_partition: self.tp.clone(),
+            error,
+            base_offset: -1,
+        }
     }
 }

@@ -4,7 +4,9 @@
 use super::partition::Role;
 use super::Broker;
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
+use crate::ids::{
+    BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET,
+};
 use crate::protocol::{
     EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, Message,
     OffsetForLeaderPartition, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
@@ -63,9 +65,20 @@ impl Broker {
     }
 
     fn send_replica_request(&mut self, now_ms: u64, leader: BrokerId, tps: Vec<TopicPartition>) {
-        let truncating: Vec<_> =
-            tps.iter().filter(|tp| matches!(self.partitions[*tp].role, Role::Follower { truncating: true })).cloned().collect();
-        let epochs: BTreeMap<_, _> = tps.iter().map(|tp| (tp.clone(), self.partitions[tp].leader_epoch)).collect();
+        let truncating: Vec<_> = tps
+            .iter()
+            .filter(|tp| {
+                matches!(
+                    self.partitions[*tp].role,
+                    Role::Follower { truncating: true }
+                )
+            })
+            .cloned()
+            .collect();
+        let epochs: BTreeMap<_, _> = tps
+            .iter()
+            .map(|tp| (tp.clone(), self.partitions[tp].leader_epoch))
+            .collect();
         let message = if truncating.is_empty() {
             self.fetch_request(&tps)
         } else {
@@ -73,7 +86,11 @@ impl Broker {
         };
         let correlation_id = self.request(NodeId::Broker(leader), message);
         let deadline_ms = now_ms + self.config.replica_socket_timeout_ms;
-        self.fetchers.get_mut(&leader).unwrap().in_flight = Some(InFlight { correlation_id, deadline_ms, epochs });
+        self.fetchers.get_mut(&leader).unwrap().in_flight = Some(InFlight {
+            correlation_id,
+            deadline_ms,
+            epochs,
+        });
     }
 
     fn fetch_request(&self, tps: &[TopicPartition]) -> Message {
@@ -109,12 +126,21 @@ impl Broker {
                 }
             })
             .collect();
-        Message::OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest { replica_id: self.id, partitions })
+        Message::OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest {
+            replica_id: self.id,
+            partitions,
+        })
     }
 
     /// Takes the in-flight request to `leader` if `correlation_id` is it, returning the epochs it was asked under.
-    fn complete_in_flight(&mut self, leader: NodeId, correlation_id: u64) -> Option<BTreeMap<TopicPartition, LeaderEpoch>> {
-        let NodeId::Broker(leader) = leader else { return None };
+    fn complete_in_flight(
+        &mut self,
+        leader: NodeId,
+        correlation_id: u64,
+    ) -> Option<BTreeMap<TopicPartition, LeaderEpoch>> {
+        let NodeId::Broker(leader) = leader else {
+            return None;
+        };
         let fetcher = self.fetchers.get_mut(&leader)?;
         if fetcher.in_flight.as_ref()?.correlation_id != correlation_id {
             return None;
@@ -123,15 +149,30 @@ impl Broker {
     }
 
     /// Whether a partition still follows `leader` in the epoch a request was sent under.
-    fn still_following(&self, tp: &TopicPartition, leader: NodeId, epochs: &BTreeMap<TopicPartition, LeaderEpoch>) -> bool {
-        let Some(p) = self.partitions.get(tp) else { return false };
+    fn still_following(
+        &self,
+        tp: &TopicPartition,
+        leader: NodeId,
+        epochs: &BTreeMap<TopicPartition, LeaderEpoch>,
+    ) -> bool {
+        let Some(p) = self.partitions.get(tp) else {
+            return false;
+        };
         matches!(p.role, Role::Follower { .. })
             && NodeId::Broker(p.leader) == leader
             && epochs.get(tp) == Some(&p.leader_epoch)
     }
 
-    pub(super) fn handle_fetch_response(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, resp: FetchResponse) {
-        let Some(epochs) = self.complete_in_flight(from, correlation_id) else { return };
+    pub(super) fn handle_fetch_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        resp: FetchResponse,
+    ) {
+        let Some(epochs) = self.complete_in_flight(from, correlation_id) else {
+            return;
+        };
         let mut failed = false;
         for pr in resp.partitions {
             if !self.still_following(&pr.topic_partition, from, &epochs) {
@@ -179,7 +220,9 @@ impl Broker {
         correlation_id: u64,
         resp: OffsetsForLeaderEpochResponse,
     ) {
-        let Some(epochs) = self.complete_in_flight(from, correlation_id) else { return };
+        let Some(epochs) = self.complete_in_flight(from, correlation_id) else {
+            return;
+        };
         let mut failed = false;
         for e in resp.partitions {
             if !self.still_following(&e.topic_partition, from, &epochs) {
@@ -242,11 +285,16 @@ impl Broker {
         let expired: Vec<BrokerId> = self
             .fetchers
             .iter()
-            .filter(|(_, f)| f.in_flight.as_ref().is_some_and(|i| i.deadline_ms <= now_ms))
+            .filter(|(_, f)| {
+                f.in_flight
+                    .as_ref()
+                    .is_some_and(|i| i.deadline_ms <= now_ms)
+            })
             .map(|(b, _)| *b)
             .collect();
         for leader in expired {
-            self.out.push(crate::output::Output::Disconnect(NodeId::Broker(leader)));
+            self.out
+                .push(crate::output::Output::Disconnect(NodeId::Broker(leader)));
             self.fetcher_disconnected(now_ms, leader);
         }
         for f in self.fetchers.values_mut() {

@@ -21,7 +21,14 @@ fn topic(min_isr: usize) -> TopicConfig {
 }
 
 fn records(values: &[u64]) -> Arc<[Record]> {
-    values.iter().map(|&value| Record { key: None, value, timestamp_ms: 0 }).collect()
+    values
+        .iter()
+        .map(|&value| Record {
+            key: None,
+            value,
+            timestamp_ms: 0,
+        })
+        .collect()
 }
 
 /// A started broker that registered (broker epoch 7) and got `state` from the controller.
@@ -30,11 +37,35 @@ fn broker(id: BrokerId, disk: Disk, min_isr: usize, state: LeaderAndIsrPartition
 }
 
 /// The same, with what the broker did on receiving `state`.
-fn started(id: BrokerId, disk: Disk, min_isr: usize, state: LeaderAndIsrPartitionState) -> (Broker, Vec<Output>) {
-    let (mut b, _) = Broker::start(id, BrokerConfig::default(), vec![topic(min_isr)], disk, 1, 0);
-    let reg = BrokerRegistrationResponse { error: ErrorCode::NONE, broker_epoch: 7 };
-    b.handle_message(0, NodeId::Controller, 1, Message::BrokerRegistrationResponse(reg));
-    let req = LeaderAndIsrRequest { controller_epoch: 1, broker_epoch: 7, partition_states: vec![state] };
+fn started(
+    id: BrokerId,
+    disk: Disk,
+    min_isr: usize,
+    state: LeaderAndIsrPartitionState,
+) -> (Broker, Vec<Output>) {
+    let (mut b, _) = Broker::start(
+        id,
+        BrokerConfig::default(),
+        vec![topic(min_isr)],
+        disk,
+        1,
+        0,
+    );
+    let reg = BrokerRegistrationResponse {
+        error: ErrorCode::NONE,
+        broker_epoch: 7,
+    };
+    b.handle_message(
+        0,
+        NodeId::Controller,
+        1,
+        Message::BrokerRegistrationResponse(reg),
+    );
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![state],
+    };
     let out = b.handle_message(0, NodeId::Controller, 1, Message::LeaderAndIsrRequest(req));
     (b, out)
 }
@@ -54,12 +85,21 @@ fn produce(b: &mut Broker, now: u64, acks: i16, values: &[u64]) -> Vec<Output> {
     let req = ProduceRequest {
         acks,
         timeout_ms: 1000,
-        partitions: vec![ProducePartition { topic_partition: tp(), records: records(values) }],
+        partitions: vec![ProducePartition {
+            topic_partition: tp(),
+            records: records(values),
+        }],
     };
     b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
 }
 
-fn follower_fetch(b: &mut Broker, now: u64, follower: BrokerId, epoch: i32, offset: Offset) -> Vec<Output> {
+fn follower_fetch(
+    b: &mut Broker,
+    now: u64,
+    follower: BrokerId,
+    epoch: i32,
+    offset: Offset,
+) -> Vec<Output> {
     let req = FetchRequest {
         replica_id: Some(follower),
         max_wait_ms: 0,
@@ -77,9 +117,15 @@ fn follower_fetch(b: &mut Broker, now: u64, follower: BrokerId, epoch: i32, offs
 fn produce_errors(out: &[Output]) -> Vec<(ErrorCode, Offset)> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Send { message: Message::ProduceResponse(r), .. } => {
-                Some(r.partitions.iter().map(|p| (p.error, p.base_offset)).collect::<Vec<_>>())
-            }
+            Output::Send {
+                message: Message::ProduceResponse(r),
+                ..
+            } => Some(
+                r.partitions
+                    .iter()
+                    .map(|p| (p.error, p.base_offset))
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         })
         .flatten()
@@ -89,7 +135,10 @@ fn produce_errors(out: &[Output]) -> Vec<(ErrorCode, Offset)> {
 fn fetch_errors(out: &[Output]) -> Vec<ErrorCode> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Send { message: Message::FetchResponse(r), .. } => Some(r.partitions[0].error),
+            Output::Send {
+                message: Message::FetchResponse(r),
+                ..
+            } => Some(r.partitions[0].error),
             _ => None,
         })
         .collect()
@@ -98,8 +147,14 @@ fn fetch_errors(out: &[Output]) -> Vec<ErrorCode> {
 #[test]
 fn acks_all_is_answered_once_every_isr_member_fetched_past_the_batch() {
     let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1, 2]));
-    assert!(produce_errors(&produce(&mut b, 1, -1, &[10, 11])).is_empty(), "waits for follower 2");
-    assert!(produce_errors(&follower_fetch(&mut b, 2, 2, 0, 0)).is_empty(), "fetch at 0 does not cover the batch");
+    assert!(
+        produce_errors(&produce(&mut b, 1, -1, &[10, 11])).is_empty(),
+        "waits for follower 2"
+    );
+    assert!(
+        produce_errors(&follower_fetch(&mut b, 2, 2, 0, 0)).is_empty(),
+        "fetch at 0 does not cover the batch"
+    );
     let out = follower_fetch(&mut b, 3, 2, 0, 2);
     assert_eq!(produce_errors(&out), vec![(ErrorCode::NONE, 0)]);
     assert_eq!(b.partitions[&tp()].high_watermark, 2);
@@ -108,10 +163,16 @@ fn acks_all_is_answered_once_every_isr_member_fetched_past_the_batch() {
 #[test]
 fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
     let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
-    assert_eq!(produce_errors(&produce(&mut b, 1, -1, &[10])), vec![(ErrorCode::NOT_ENOUGH_REPLICAS, -1)]);
+    assert_eq!(
+        produce_errors(&produce(&mut b, 1, -1, &[10])),
+        vec![(ErrorCode::NOT_ENOUGH_REPLICAS, -1)]
+    );
     assert_eq!(b.partitions[&tp()].log_end_offset(), 0);
     // acks=1 does not look at the ISR.
-    assert_eq!(produce_errors(&produce(&mut b, 2, 1, &[11])), vec![(ErrorCode::NONE, 0)]);
+    assert_eq!(
+        produce_errors(&produce(&mut b, 2, 1, &[11])),
+        vec![(ErrorCode::NONE, 0)]
+    );
 }
 
 #[test]
@@ -119,29 +180,54 @@ fn acks_all_times_out_when_the_isr_never_catches_up() {
     let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
     produce(&mut b, 0, -1, &[10]);
     let out = b.on_timeout(1000);
-    assert_eq!(produce_errors(&out), vec![(ErrorCode::REQUEST_TIMED_OUT, -1)]);
+    assert_eq!(
+        produce_errors(&out),
+        vec![(ErrorCode::REQUEST_TIMED_OUT, -1)]
+    );
 }
 
 #[test]
 fn stale_and_future_leader_epochs_are_fenced_kip_320() {
     let mut b = broker(1, Disk::default(), 1, state(1, 3, &[1, 2]));
-    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 2, 0)), vec![ErrorCode::FENCED_LEADER_EPOCH]);
-    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 4, 0)), vec![ErrorCode::UNKNOWN_LEADER_EPOCH]);
-    assert_eq!(fetch_errors(&follower_fetch(&mut b, 1, 2, 3, 0)), vec![ErrorCode::NONE]);
+    assert_eq!(
+        fetch_errors(&follower_fetch(&mut b, 1, 2, 2, 0)),
+        vec![ErrorCode::FENCED_LEADER_EPOCH]
+    );
+    assert_eq!(
+        fetch_errors(&follower_fetch(&mut b, 1, 2, 4, 0)),
+        vec![ErrorCode::UNKNOWN_LEADER_EPOCH]
+    );
+    assert_eq!(
+        fetch_errors(&follower_fetch(&mut b, 1, 2, 3, 0)),
+        vec![ErrorCode::NONE]
+    );
 }
 
 #[test]
 fn a_follower_is_not_leader_for_produce() {
     let mut b = broker(2, Disk::default(), 1, state(1, 0, &[1, 2]));
-    assert_eq!(produce_errors(&produce(&mut b, 1, 1, &[10])), vec![(ErrorCode::NOT_LEADER_OR_FOLLOWER, -1)]);
+    assert_eq!(
+        produce_errors(&produce(&mut b, 1, 1, &[10])),
+        vec![(ErrorCode::NOT_LEADER_OR_FOLLOWER, -1)]
+    );
 }
 
 fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
     let mut log = Log::default();
     for &(base, epoch, values) in batches {
-        log.append(RecordBatch { base_offset: base, partition_leader_epoch: epoch, records: records(values) }, 0);
+        log.append(
+            RecordBatch {
+                base_offset: base,
+                partition_leader_epoch: epoch,
+                records: records(values),
+            },
+            0,
+        );
     }
-    Disk { logs: [(tp(), log)].into(), hw_checkpoint: [(tp(), hw)].into() }
+    Disk {
+        logs: [(tp(), log)].into(),
+        hw_checkpoint: [(tp(), hw)].into(),
+    }
 }
 
 /// KIP-279's example: the follower holds epoch 0 at 0..5 and epoch 2 at 5..6; the leader holds epoch 0 at 0..3
@@ -153,18 +239,30 @@ fn follower_truncates_a_divergent_suffix_over_two_epoch_rounds() {
     let ask = |out: &[Output]| {
         out.iter()
             .find_map(|o| match o {
-                Output::Send { correlation_id, message: Message::OffsetsForLeaderEpochRequest(r), .. } => {
-                    Some((*correlation_id, r.partitions[0].leader_epoch))
-                }
+                Output::Send {
+                    correlation_id,
+                    message: Message::OffsetsForLeaderEpochRequest(r),
+                    ..
+                } => Some((*correlation_id, r.partitions[0].leader_epoch)),
                 _ => None,
             })
             .expect("an OffsetsForLeaderEpoch request")
     };
     let answer = |b: &mut Broker, id: u64, leader_epoch: i32, end_offset: Offset| {
         let resp = OffsetsForLeaderEpochResponse {
-            partitions: vec![EpochEndOffset { topic_partition: tp(), error: ErrorCode::NONE, leader_epoch, end_offset }],
+            partitions: vec![EpochEndOffset {
+                topic_partition: tp(),
+                error: ErrorCode::NONE,
+                leader_epoch,
+                end_offset,
+            }],
         };
-        b.handle_message(1, NodeId::Broker(1), id, Message::OffsetsForLeaderEpochResponse(resp))
+        b.handle_message(
+            1,
+            NodeId::Broker(1),
+            id,
+            Message::OffsetsForLeaderEpochResponse(resp),
+        )
     };
     let (id, epoch) = ask(&out);
     assert_eq!(epoch, 2);
@@ -194,5 +292,11 @@ fn restart_after_power_loss_clamps_the_checkpointed_hw_to_what_survived() {
     let lost = disk.lose_power(|| 0);
     assert_eq!(lost[&tp()], vec![(2, 3), (3, 4)]);
     let (b, _) = Broker::start(1, BrokerConfig::default(), vec![topic(1)], disk, 1, 0);
-    assert_eq!((b.partitions[&tp()].log_end_offset(), b.partitions[&tp()].high_watermark), (2, 2));
+    assert_eq!(
+        (
+            b.partitions[&tp()].log_end_offset(),
+            b.partitions[&tp()].high_watermark
+        ),
+        (2, 2)
+    );
 }

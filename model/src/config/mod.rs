@@ -1,8 +1,8 @@
 //! Configurations by Kafka's names and with Kafka's defaults.
 
 mod broker;
-mod producer;
 mod consumer;
+mod producer;
 mod topic;
 
 pub use broker::BrokerConfig;

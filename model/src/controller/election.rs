@@ -5,7 +5,9 @@ use crate::ids::{BrokerId, NO_LEADER};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElectionOutcome {
-    Elected { unclean: bool },
+    Elected {
+        unclean: bool,
+    },
     Offline,
     /// The leader stays; a failed follower left the ISR.
     IsrShrunk,
@@ -60,7 +62,12 @@ pub fn elect_on_broker_startup(
 }
 
 /// Sets the new leader (bumping both epochs) from `isr`, or uncleanly from any live replica.
-fn choose_leader(p: &mut PartitionRecord, isr: &[BrokerId], live: &dyn Fn(BrokerId) -> bool, unclean: bool) -> ElectionOutcome {
+fn choose_leader(
+    p: &mut PartitionRecord,
+    isr: &[BrokerId],
+    live: &dyn Fn(BrokerId) -> bool,
+    unclean: bool,
+) -> ElectionOutcome {
     p.leader_epoch += 1;
     p.partition_epoch += 1;
     if let Some(&leader) = p.replicas.iter().find(|&&b| isr.contains(&b) && live(b)) {
@@ -84,7 +91,13 @@ mod tests {
     use super::*;
 
     fn record(leader: BrokerId, isr: &[BrokerId]) -> PartitionRecord {
-        PartitionRecord { replicas: vec![1, 2, 3], leader, leader_epoch: 5, isr: isr.to_vec(), partition_epoch: 9 }
+        PartitionRecord {
+            replicas: vec![1, 2, 3],
+            leader,
+            leader_epoch: 5,
+            isr: isr.to_vec(),
+            partition_epoch: 9,
+        }
     }
 
     #[test]
@@ -92,16 +105,25 @@ mod tests {
         let mut p = record(1, &[1, 2, 3]);
         let outcome = elect_on_broker_failure(&mut p, 1, &|b| b != 1 && b != 2, false);
         assert_eq!(outcome, Some(ElectionOutcome::Elected { unclean: false }));
-        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch, p.isr.clone()), (3, 6, 10, vec![2, 3]));
+        assert_eq!(
+            (p.leader, p.leader_epoch, p.partition_epoch, p.isr.clone()),
+            (3, 6, 10, vec![2, 3])
+        );
     }
 
     #[test]
     fn lone_isr_leader_failure_goes_offline_keeping_the_isr_unless_unclean() {
         let mut p = record(1, &[1]);
-        assert_eq!(elect_on_broker_failure(&mut p, 1, &|b| b != 1, false), Some(ElectionOutcome::Offline));
+        assert_eq!(
+            elect_on_broker_failure(&mut p, 1, &|b| b != 1, false),
+            Some(ElectionOutcome::Offline)
+        );
         assert_eq!((p.leader, p.isr.clone()), (NO_LEADER, vec![1]));
         let mut p = record(1, &[1]);
-        assert_eq!(elect_on_broker_failure(&mut p, 1, &|b| b != 1, true), Some(ElectionOutcome::Elected { unclean: true }));
+        assert_eq!(
+            elect_on_broker_failure(&mut p, 1, &|b| b != 1, true),
+            Some(ElectionOutcome::Elected { unclean: true })
+        );
         assert_eq!((p.leader, p.isr.clone()), (2, vec![2]));
     }
 
@@ -111,14 +133,23 @@ mod tests {
         elect_on_broker_failure(&mut p, 1, &|_| false, false);
         assert_eq!(elect_on_broker_startup(&mut p, 2, &|b| b == 2, false), None);
         assert_eq!(p.leader_epoch, 6);
-        assert_eq!(elect_on_broker_startup(&mut p, 1, &|b| b <= 2, false), Some(ElectionOutcome::Elected { unclean: false }));
+        assert_eq!(
+            elect_on_broker_startup(&mut p, 1, &|b| b <= 2, false),
+            Some(ElectionOutcome::Elected { unclean: false })
+        );
         assert_eq!((p.leader, p.leader_epoch), (1, 7));
     }
 
     #[test]
     fn failed_follower_leaves_isr_without_leader_change() {
         let mut p = record(1, &[1, 2, 3]);
-        assert_eq!(elect_on_broker_failure(&mut p, 3, &|b| b != 3, false), Some(ElectionOutcome::IsrShrunk));
-        assert_eq!((p.leader, p.leader_epoch, p.isr.clone()), (1, 5, vec![1, 2]));
+        assert_eq!(
+            elect_on_broker_failure(&mut p, 3, &|b| b != 3, false),
+            Some(ElectionOutcome::IsrShrunk)
+        );
+        assert_eq!(
+            (p.leader, p.leader_epoch, p.isr.clone()),
+            (1, 5, vec![1, 2])
+        );
     }
 }

@@ -31,7 +31,12 @@ pub struct Controller {
 impl Controller {
     /// Takes over with `state` (a new controller epoch), gives every known live broker a fresh session, and
     /// sends every broker the full state, as a newly elected Kafka controller does.
-    pub fn start(mut state: ControllerState, config: BrokerConfig, topics: Vec<TopicConfig>, now_ms: u64) -> (Controller, Vec<Output>) {
+    pub fn start(
+        mut state: ControllerState,
+        config: BrokerConfig,
+        topics: Vec<TopicConfig>,
+        now_ms: u64,
+    ) -> (Controller, Vec<Output>) {
         state.controller_epoch += 1;
         let session_deadlines = state
             .brokers
@@ -65,11 +70,23 @@ impl Controller {
         &self.state
     }
 
-    pub fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
         match message {
-            Message::BrokerRegistrationRequest(req) => self.handle_registration(now_ms, from, correlation_id, req),
-            Message::BrokerHeartbeatRequest(req) => self.handle_heartbeat(now_ms, from, correlation_id, req),
-            Message::AlterPartitionRequest(req) => self.handle_alter_partition(from, correlation_id, req),
+            Message::BrokerRegistrationRequest(req) => {
+                self.handle_registration(now_ms, from, correlation_id, req)
+            }
+            Message::BrokerHeartbeatRequest(req) => {
+                self.handle_heartbeat(now_ms, from, correlation_id, req)
+            }
+            Message::AlterPartitionRequest(req) => {
+                self.handle_alter_partition(from, correlation_id, req)
+            }
             Message::LeaderAndIsrResponse(_) => {}
             other => panic!("controller cannot handle {}", other.api_name()),
         }
@@ -77,8 +94,12 @@ impl Controller {
     }
 
     pub fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
-        let expired: Vec<BrokerId> =
-            self.session_deadlines.iter().filter(|(_, &d)| d <= now_ms).map(|(b, _)| *b).collect();
+        let expired: Vec<BrokerId> = self
+            .session_deadlines
+            .iter()
+            .filter(|(_, &d)| d <= now_ms)
+            .map(|(b, _)| *b)
+            .collect();
         for b in expired {
             self.fence(b);
         }
@@ -89,7 +110,13 @@ impl Controller {
         self.session_deadlines.values().min().copied()
     }
 
-    fn handle_registration(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: BrokerRegistrationRequest) {
+    fn handle_registration(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        req: BrokerRegistrationRequest,
+    ) {
         let b = req.broker_id;
         if self.state.brokers.get(&b).is_some_and(|r| !r.fenced) {
             // A broker that re-registers while its session lives has bounced: fail it over first, as Kafka's
@@ -97,24 +124,52 @@ impl Controller {
             self.fence(b);
         }
         let broker_epoch = self.state.register(b, req.incarnation);
-        self.session_deadlines.insert(b, now_ms + self.config.broker_session_timeout_ms);
-        self.observe(Observation::BrokerRegistered { broker: b, broker_epoch });
-        let response = BrokerRegistrationResponse { error: ErrorCode::NONE, broker_epoch };
-        self.send(from, correlation_id, Message::BrokerRegistrationResponse(response));
+        self.session_deadlines
+            .insert(b, now_ms + self.config.broker_session_timeout_ms);
+        self.observe(Observation::BrokerRegistered {
+            broker: b,
+            broker_epoch,
+        });
+        let response = BrokerRegistrationResponse {
+            error: ErrorCode::NONE,
+            broker_epoch,
+        };
+        self.send(
+            from,
+            correlation_id,
+            Message::BrokerRegistrationResponse(response),
+        );
         let changed = self.elect(|p, live, unclean| elect_on_broker_startup(p, b, live, unclean));
         self.send_full_state(b);
         self.push_changes(changed, Some(b));
     }
 
-    fn handle_heartbeat(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, req: BrokerHeartbeatRequest) {
-        let current = self.state.brokers.get(&req.broker_id).is_some_and(|r| !r.fenced && r.epoch == req.broker_epoch);
+    fn handle_heartbeat(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        req: BrokerHeartbeatRequest,
+    ) {
+        let current = self
+            .state
+            .brokers
+            .get(&req.broker_id)
+            .is_some_and(|r| !r.fenced && r.epoch == req.broker_epoch);
         let error = if current {
-            self.session_deadlines.insert(req.broker_id, now_ms + self.config.broker_session_timeout_ms);
+            self.session_deadlines.insert(
+                req.broker_id,
+                now_ms + self.config.broker_session_timeout_ms,
+            );
             ErrorCode::NONE
         } else {
             ErrorCode::STALE_BROKER_EPOCH
         };
-        self.send(from, correlation_id, Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse { error }));
+        self.send(
+            from,
+            correlation_id,
+            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse { error }),
+        );
     }
 
     /// A broker's session ended: move leadership off it and drop it from ISRs.
@@ -138,8 +193,13 @@ impl Controller {
         let mut changed = Vec::new();
         let mut observations = Vec::new();
         for (tp, p) in self.state.partitions.iter_mut() {
-            let unclean = self.topics.get(&tp.topic).is_some_and(|t| t.unclean_leader_election_enable);
-            let Some(outcome) = rule(p, &is_live, unclean) else { continue };
+            let unclean = self
+                .topics
+                .get(&tp.topic)
+                .is_some_and(|t| t.unclean_leader_election_enable);
+            let Some(outcome) = rule(p, &is_live, unclean) else {
+                continue;
+            };
             observations.push(match outcome {
                 ElectionOutcome::Elected { unclean } => Observation::LeaderElected {
                     tp: tp.clone(),
@@ -148,9 +208,11 @@ impl Controller {
                     isr: p.isr.clone(),
                     unclean,
                 },
-                ElectionOutcome::Offline => {
-                    Observation::PartitionOffline { tp: tp.clone(), leader_epoch: p.leader_epoch, isr: p.isr.clone() }
-                }
+                ElectionOutcome::Offline => Observation::PartitionOffline {
+                    tp: tp.clone(),
+                    leader_epoch: p.leader_epoch,
+                    isr: p.isr.clone(),
+                },
                 ElectionOutcome::IsrShrunk => Observation::IsrChanged {
                     broker: p.leader,
                     tp: tp.clone(),
@@ -167,7 +229,12 @@ impl Controller {
         changed
     }
 
-    fn handle_alter_partition(&mut self, from: NodeId, correlation_id: u64, req: AlterPartitionRequest) {
+    fn handle_alter_partition(
+        &mut self,
+        from: NodeId,
+        correlation_id: u64,
+        req: AlterPartitionRequest,
+    ) {
         let error = self.validate_alter(&req);
         let tp = req.topic_partition.clone();
         if error == ErrorCode::NONE {
@@ -184,7 +251,11 @@ impl Controller {
             isr: p.map_or_else(Vec::new, |p| p.isr.clone()),
             partition_epoch: p.map_or(-1, |p| p.partition_epoch),
         };
-        self.send(from, correlation_id, Message::AlterPartitionResponse(response));
+        self.send(
+            from,
+            correlation_id,
+            Message::AlterPartitionResponse(response),
+        );
         if error == ErrorCode::NONE {
             self.send_update_metadata();
         }
@@ -206,7 +277,10 @@ impl Controller {
             return ErrorCode::INVALID_UPDATE_VERSION;
         }
         let live: BTreeSet<BrokerId> = self.state.live_brokers().collect();
-        let eligible = req.new_isr.iter().all(|b| live.contains(b) && p.replicas.contains(b));
+        let eligible = req
+            .new_isr
+            .iter()
+            .all(|b| live.contains(b) && p.replicas.contains(b));
         if !eligible || !req.new_isr.contains(&p.leader) {
             return ErrorCode::INELIGIBLE_REPLICA;
         }
@@ -232,23 +306,41 @@ impl Controller {
     }
 
     fn send_full_state(&mut self, b: BrokerId) {
-        let states: Vec<_> =
-            self.state.partitions.iter().filter(|(_, p)| p.replicas.contains(&b)).map(|(tp, p)| p.to_state(tp)).collect();
+        let states: Vec<_> = self
+            .state
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.replicas.contains(&b))
+            .map(|(tp, p)| p.to_state(tp))
+            .collect();
         self.send_leader_and_isr(b, states);
     }
 
-    fn send_leader_and_isr(&mut self, b: BrokerId, partition_states: Vec<LeaderAndIsrPartitionState>) {
+    fn send_leader_and_isr(
+        &mut self,
+        b: BrokerId,
+        partition_states: Vec<LeaderAndIsrPartitionState>,
+    ) {
         if partition_states.is_empty() {
             return;
         }
         let broker_epoch = self.state.brokers[&b].epoch;
-        let request = LeaderAndIsrRequest { controller_epoch: self.state.controller_epoch, broker_epoch, partition_states };
+        let request = LeaderAndIsrRequest {
+            controller_epoch: self.state.controller_epoch,
+            broker_epoch,
+            partition_states,
+        };
         self.request(NodeId::Broker(b), Message::LeaderAndIsrRequest(request));
     }
 
     fn send_update_metadata(&mut self) {
         let live_brokers: Vec<BrokerId> = self.state.live_brokers().collect();
-        let partitions: Vec<PartitionMetadata> = self.state.partitions.iter().map(|(tp, p)| p.to_metadata(tp)).collect();
+        let partitions: Vec<PartitionMetadata> = self
+            .state
+            .partitions
+            .iter()
+            .map(|(tp, p)| p.to_metadata(tp))
+            .collect();
         for &b in &live_brokers {
             let request = UpdateMetadataRequest {
                 controller_epoch: self.state.controller_epoch,
@@ -266,7 +358,11 @@ impl Controller {
     }
 
     fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) {
-        self.out.push(Output::Send { to, correlation_id, message });
+        self.out.push(Output::Send {
+            to,
+            correlation_id,
+            message,
+        });
     }
 
     fn observe(&mut self, observation: Observation) {

@@ -1,9 +1,9 @@
 //! What the controller keeps durably (ZooKeeper's znodes in Kafka's ZK mode): brokers, partitions, epochs.
 
 use crate::config::TopicConfig;
+use crate::error::ErrorCode;
 use crate::ids::{BrokerId, LeaderEpoch, TopicPartition};
 use crate::protocol::{LeaderAndIsrPartitionState, PartitionMetadata};
-use crate::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,11 +36,16 @@ impl ControllerState {
     /// Topic creation: replicas assigned round-robin over brokers 1..=brokers (Kafka's rack-unaware assignment
     /// with a fixed start), the first replica preferred as leader, every replica in the ISR.
     pub fn create(brokers: i32, topics: &[TopicConfig]) -> ControllerState {
-        let mut state = ControllerState { controller_epoch: 0, ..Default::default() };
+        let mut state = ControllerState {
+            controller_epoch: 0,
+            ..Default::default()
+        };
         for (t, topic) in topics.iter().enumerate() {
             for partition in 0..topic.partitions {
                 let first = (t as i32 + partition) % brokers;
-                let replicas: Vec<BrokerId> = (0..topic.replication_factor).map(|i| (first + i) % brokers + 1).collect();
+                let replicas: Vec<BrokerId> = (0..topic.replication_factor)
+                    .map(|i| (first + i) % brokers + 1)
+                    .collect();
                 let record = PartitionRecord {
                     leader: replicas[0],
                     leader_epoch: 0,
@@ -48,7 +53,9 @@ impl ControllerState {
                     partition_epoch: 0,
                     replicas,
                 };
-                state.partitions.insert(TopicPartition::new(topic.name.clone(), partition), record);
+                state
+                    .partitions
+                    .insert(TopicPartition::new(topic.name.clone(), partition), record);
             }
         }
         state
@@ -57,7 +64,14 @@ impl ControllerState {
     pub fn register(&mut self, broker: BrokerId, incarnation: u64) -> i64 {
         self.next_broker_epoch += 1;
         let epoch = self.next_broker_epoch;
-        self.brokers.insert(broker, BrokerRegistration { epoch, incarnation, fenced: false });
+        self.brokers.insert(
+            broker,
+            BrokerRegistration {
+                epoch,
+                incarnation,
+                fenced: false,
+            },
+        );
         epoch
     }
 
@@ -66,7 +80,10 @@ impl ControllerState {
     }
 
     pub fn live_brokers(&self) -> impl Iterator<Item = BrokerId> + '_ {
-        self.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| *b)
+        self.brokers
+            .iter()
+            .filter(|(_, r)| !r.fenced)
+            .map(|(b, _)| *b)
     }
 }
 
@@ -83,7 +100,11 @@ impl PartitionRecord {
     }
 
     pub fn to_metadata(&self, tp: &TopicPartition) -> PartitionMetadata {
-        let error = if self.leader < 0 { ErrorCode::LEADER_NOT_AVAILABLE } else { ErrorCode::NONE };
+        let error = if self.leader < 0 {
+            ErrorCode::LEADER_NOT_AVAILABLE
+        } else {
+            ErrorCode::NONE
+        };
         PartitionMetadata {
             topic_partition: tp.clone(),
             error,

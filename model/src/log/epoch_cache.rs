@@ -30,14 +30,24 @@ impl LeaderEpochCache {
             if epoch <= last.epoch {
                 return;
             }
-            assert!(start_offset >= last.start_offset, "epoch {epoch} starts at {start_offset}, before {last:?}");
+            assert!(
+                start_offset >= last.start_offset,
+                "epoch {epoch} starts at {start_offset}, before {last:?}"
+            );
         }
-        self.entries.push(EpochEntry { epoch, start_offset });
+        self.entries.push(EpochEntry {
+            epoch,
+            start_offset,
+        });
     }
 
     /// Kafka's `LeaderEpochFileCache.endOffsetFor`: the largest epoch <= `requested` and the start offset of the
     /// next epoch (or the log end offset when it is the latest one).
-    pub fn end_offset_for(&self, requested: LeaderEpoch, log_end_offset: Offset) -> (LeaderEpoch, Offset) {
+    pub fn end_offset_for(
+        &self,
+        requested: LeaderEpoch,
+        log_end_offset: Offset,
+    ) -> (LeaderEpoch, Offset) {
         if requested == UNDEFINED_EPOCH {
             return (UNDEFINED_EPOCH, UNDEFINED_OFFSET);
         }
@@ -85,7 +95,10 @@ mod tests {
 
     #[test]
     fn epoch_newer_than_all_is_undefined() {
-        assert_eq!(cache(&[(0, 0)]).end_offset_for(3, 9), (UNDEFINED_EPOCH, UNDEFINED_OFFSET));
+        assert_eq!(
+            cache(&[(0, 0)]).end_offset_for(3, 9),
+            (UNDEFINED_EPOCH, UNDEFINED_OFFSET)
+        );
     }
 
     #[test]
@@ -96,7 +109,23 @@ mod tests {
     #[test]
     fn repeated_epoch_keeps_first_start_and_truncation_drops_later_epochs() {
         let mut c = cache(&[(0, 0), (0, 3), (1, 5), (2, 7)]);
-        assert_eq!(c.entries(), &[EpochEntry { epoch: 0, start_offset: 0 }, EpochEntry { epoch: 1, start_offset: 5 }, EpochEntry { epoch: 2, start_offset: 7 }]);
+        assert_eq!(
+            c.entries(),
+            &[
+                EpochEntry {
+                    epoch: 0,
+                    start_offset: 0
+                },
+                EpochEntry {
+                    epoch: 1,
+                    start_offset: 5
+                },
+                EpochEntry {
+                    epoch: 2,
+                    start_offset: 7
+                }
+            ]
+        );
         c.truncate_from_end(6);
         assert_eq!(c.latest_epoch(), Some(1));
     }

@@ -42,7 +42,11 @@ impl LogFile {
     }
 
     pub fn append(&mut self, batch: RecordBatch, now_ms: u64) {
-        assert_eq!(batch.base_offset, self.log_end_offset(), "appends must be contiguous");
+        assert_eq!(
+            batch.base_offset,
+            self.log_end_offset(),
+            "appends must be contiguous"
+        );
         assert!(!batch.records.is_empty(), "empty batch");
         self.batches.push(batch);
         self.dirty_since_ms.push(now_ms);
@@ -54,12 +58,28 @@ impl LogFile {
         let mut removed = Vec::new();
         while let Some(last) = self.batches.last() {
             if last.base_offset >= offset {
-                removed.extend(last.entries().map(|(o, r)| (o, r.value)).collect::<Vec<_>>().into_iter().rev());
+                removed.extend(
+                    last.entries()
+                        .map(|(o, r)| (o, r.value))
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev(),
+                );
                 self.batches.pop();
             } else if last.next_offset() > offset {
                 let keep = (offset - last.base_offset) as usize;
-                removed.extend(last.entries().skip(keep).map(|(o, r)| (o, r.value)).collect::<Vec<_>>().into_iter().rev());
-                let kept = RecordBatch { records: last.records[..keep].into(), ..last.clone() };
+                removed.extend(
+                    last.entries()
+                        .skip(keep)
+                        .map(|(o, r)| (o, r.value))
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev(),
+                );
+                let kept = RecordBatch {
+                    records: last.records[..keep].into(),
+                    ..last.clone()
+                };
                 *self.batches.last_mut().unwrap() = kept;
                 break;
             } else {
@@ -68,7 +88,8 @@ impl LogFile {
         }
         removed.reverse();
         self.flushed_batches = self.flushed_batches.min(self.batches.len());
-        self.dirty_since_ms.truncate(self.batches.len() - self.flushed_batches);
+        self.dirty_since_ms
+            .truncate(self.batches.len() - self.flushed_batches);
         removed
     }
 
@@ -80,7 +101,11 @@ impl LogFile {
 
     /// The kernel's writeback: pages dirty since before `expire_before_ms` reach the disk, oldest first.
     pub fn write_back(&mut self, expire_before_ms: u64) {
-        let expired = self.dirty_since_ms.iter().take_while(|&&t| t < expire_before_ms).count();
+        let expired = self
+            .dirty_since_ms
+            .iter()
+            .take_while(|&&t| t < expire_before_ms)
+            .count();
         self.flushed_batches += expired;
         self.dirty_since_ms.drain(..expired);
     }
@@ -90,7 +115,10 @@ impl LogFile {
     pub fn lose_unflushed(&mut self, choice: u64) -> Vec<(Offset, u64)> {
         let unflushed = (self.batches.len() - self.flushed_batches) as u64;
         let survivors = (choice % (unflushed + 1)) as usize;
-        let cut = self.batches.get(self.flushed_batches + survivors).map(|b| b.base_offset);
+        let cut = self
+            .batches
+            .get(self.flushed_batches + survivors)
+            .map(|b| b.base_offset);
         let removed = match cut {
             Some(offset) => self.truncate_to(offset),
             None => Vec::new(),
@@ -101,7 +129,10 @@ impl LogFile {
 
     /// Every record as (offset, value), for checkers.
     pub fn offset_values(&self) -> Vec<(Offset, u64)> {
-        self.batches.iter().flat_map(|b| b.entries().map(|(o, r)| (o, r.value))).collect()
+        self.batches
+            .iter()
+            .flat_map(|b| b.entries().map(|(o, r)| (o, r.value)))
+            .collect()
     }
 
     /// The batches holding offsets `from..until`, the first one possibly starting below `from` (as Kafka reads
@@ -111,13 +142,18 @@ impl LogFile {
         let mut out = Vec::new();
         let mut count = 0;
         for batch in &self.batches[start..] {
-            if batch.base_offset >= until || (count > 0 && count + batch.records.len() > max_records) {
+            if batch.base_offset >= until
+                || (count > 0 && count + batch.records.len() > max_records)
+            {
                 break;
             }
             if batch.next_offset() > until {
                 // Never hand out records at or above `until` (the HW for consumers).
                 let keep = (until - batch.base_offset) as usize;
-                out.push(RecordBatch { records: batch.records[..keep].into(), ..batch.clone() });
+                out.push(RecordBatch {
+                    records: batch.records[..keep].into(),
+                    ..batch.clone()
+                });
                 break;
             }
             count += batch.records.len();
@@ -134,9 +170,17 @@ mod tests {
 
     fn batch(base: Offset, n: usize, epoch: i32) -> RecordBatch {
         let records: Vec<Record> = (0..n)
-            .map(|i| Record { key: None, value: (base as u64 + i as u64) * 10, timestamp_ms: 0 })
+            .map(|i| Record {
+                key: None,
+                value: (base as u64 + i as u64) * 10,
+                timestamp_ms: 0,
+            })
             .collect();
-        RecordBatch { base_offset: base, partition_leader_epoch: epoch, records: records.into() }
+        RecordBatch {
+            base_offset: base,
+            partition_leader_epoch: epoch,
+            records: records.into(),
+        }
     }
 
     fn file(batches: &[(Offset, usize)]) -> LogFile {
@@ -178,7 +222,12 @@ mod tests {
     fn read_stops_at_until_and_returns_whole_batches_from_the_one_holding_from() {
         let f = file(&[(0, 3), (3, 3)]);
         let got = f.read(1, 5, 100);
-        assert_eq!(got.iter().map(|b| (b.base_offset, b.records.len())).collect::<Vec<_>>(), vec![(0, 3), (3, 2)]);
+        assert_eq!(
+            got.iter()
+                .map(|b| (b.base_offset, b.records.len()))
+                .collect::<Vec<_>>(),
+            vec![(0, 3), (3, 2)]
+        );
         assert!(f.read(6, 6, 100).is_empty());
     }
 }

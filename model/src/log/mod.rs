@@ -29,7 +29,8 @@ impl Log {
 
     /// Appends a batch, keeping the epoch cache in step with the batch's leader epoch.
     pub fn append(&mut self, batch: RecordBatch, now_ms: u64) {
-        self.epochs.assign(batch.partition_leader_epoch, batch.base_offset);
+        self.epochs
+            .assign(batch.partition_leader_epoch, batch.base_offset);
         self.file.append(batch, now_ms);
     }
 

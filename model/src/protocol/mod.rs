@@ -46,15 +46,20 @@ impl Message {
         match self {
             Message::ProduceRequest(_) | Message::ProduceResponse(_) => "Produce",
             Message::FetchRequest(_) | Message::FetchResponse(_) => "Fetch",
-            Message::OffsetsForLeaderEpochRequest(_) | Message::OffsetsForLeaderEpochResponse(_) => {
-                "OffsetsForLeaderEpoch"
-            }
+            Message::OffsetsForLeaderEpochRequest(_)
+            | Message::OffsetsForLeaderEpochResponse(_) => "OffsetsForLeaderEpoch",
             Message::MetadataRequest(_) | Message::MetadataResponse(_) => "Metadata",
             Message::LeaderAndIsrRequest(_) | Message::LeaderAndIsrResponse(_) => "LeaderAndIsr",
             Message::UpdateMetadataRequest(_) => "UpdateMetadata",
-            Message::AlterPartitionRequest(_) | Message::AlterPartitionResponse(_) => "AlterPartition",
-            Message::BrokerRegistrationRequest(_) | Message::BrokerRegistrationResponse(_) => "BrokerRegistration",
-            Message::BrokerHeartbeatRequest(_) | Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeat",
+            Message::AlterPartitionRequest(_) | Message::AlterPartitionResponse(_) => {
+                "AlterPartition"
+            }
+            Message::BrokerRegistrationRequest(_) | Message::BrokerRegistrationResponse(_) => {
+                "BrokerRegistration"
+            }
+            Message::BrokerHeartbeatRequest(_) | Message::BrokerHeartbeatResponse(_) => {
+                "BrokerHeartbeat"
+            }
         }
     }
 }

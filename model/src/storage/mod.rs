@@ -17,7 +17,10 @@ pub struct Disk {
 impl Disk {
     /// Power loss: every log keeps its flushed prefix and a part of its unflushed suffix chosen by `choose` (the
     /// host's seeded randomness). Returns the records lost, per partition.
-    pub fn lose_power(&mut self, mut choose: impl FnMut() -> u64) -> BTreeMap<TopicPartition, Vec<(Offset, u64)>> {
+    pub fn lose_power(
+        &mut self,
+        mut choose: impl FnMut() -> u64,
+    ) -> BTreeMap<TopicPartition, Vec<(Offset, u64)>> {
         let mut lost = BTreeMap::new();
         for (tp, log) in &mut self.logs {
             let removed = log.file.lose_unflushed(choose());

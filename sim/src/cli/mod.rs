@@ -5,7 +5,7 @@ mod sweep;
 
 use crate::scenario::{self, Scenario};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit codes: the run matched expectations; a violation the scenario does not allow; bad input.
@@ -14,7 +14,11 @@ pub const EXIT_VIOLATION: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "ksim", version, about = "Deterministic simulation of Kafka replication under faults")]
+#[command(
+    name = "ksim",
+    version,
+    about = "Deterministic simulation of Kafka replication under faults"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,16 +53,24 @@ enum Command {
 }
 
 fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = text.split_once("..").ok_or_else(|| format!("seeds must look like A..B, not `{text}`"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("`{a}` is not a seed"))?;
-    let b: u64 = b.trim().parse().map_err(|_| format!("`{b}` is not a seed"))?;
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("seeds must look like A..B, not `{text}`"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a seed"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a seed"))?;
     if a >= b {
         return Err(format!("empty seed range {a}..{b}"));
     }
     Ok((a, b))
 }
 
-fn load(path: &PathBuf) -> Result<Scenario, ExitCode> {
+fn load(path: &Path) -> Result<Scenario, ExitCode> {
     scenario::load(path).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_BAD_INPUT)
@@ -69,17 +81,37 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK };
+            let code = if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, json, trace } => match load(&scenario) {
-            Ok(s) => run::run(&s, &scenario.display().to_string(), seed, json, trace.as_deref()),
+        Command::Run {
+            scenario,
+            seed,
+            json,
+            trace,
+        } => match load(&scenario) {
+            Ok(s) => run::run(
+                &s,
+                &scenario.display().to_string(),
+                seed,
+                json,
+                trace.as_deref(),
+            ),
             Err(code) => code,
         },
-        Command::Sweep { scenario, seeds, jobs, json } => match load(&scenario) {
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            json,
+        } => match load(&scenario) {
             Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
             Err(code) => code,
         },

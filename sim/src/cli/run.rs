@@ -7,15 +7,27 @@ use crate::scenario::Scenario;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(scenario: &Scenario, path: &str, seed: u64, json: bool, trace: Option<&Path>) -> ExitCode {
+pub fn run(
+    scenario: &Scenario,
+    path: &str,
+    seed: u64,
+    json: bool,
+    trace: Option<&Path>,
+) -> ExitCode {
     if let Some(Err(e)) = trace.map(install_trace) {
-        eprintln!("error: cannot write trace to {}: {e}", trace.unwrap().display());
+        eprintln!(
+            "error: cannot write trace to {}: {e}",
+            trace.unwrap().display()
+        );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let output = run_seed(scenario, seed);
     let r = report::build(scenario, path, &output);
     if json {
-        println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("report serializes")
+        );
     } else {
         print!("{}", report::to_text(&r));
     }

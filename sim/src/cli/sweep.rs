@@ -27,7 +27,13 @@ pub struct SweepSummary {
 }
 
 /// Runs `seeds` on `jobs` threads; each run gets its own runtime on its own thread, so order does not matter.
-pub fn run_all(scenario: &Scenario, path: &str, seeds: (u64, u64), jobs: usize, progress: &ProgressBar) -> Vec<RunReport> {
+pub fn run_all(
+    scenario: &Scenario,
+    path: &str,
+    seeds: (u64, u64),
+    jobs: usize,
+    progress: &ProgressBar,
+) -> Vec<RunReport> {
     let next = AtomicU64::new(seeds.0);
     let reports = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -59,9 +65,18 @@ pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
             *seeds_with.entry(k).or_default() += 1;
         }
     }
-    let failing: Vec<(u64, String)> = reports.iter().filter(|r| !r.ok).map(|r| (r.seed, r.reproduce.clone())).collect();
-    let not_found: Vec<ViolationKind> =
-        scenario.expect.find.iter().copied().filter(|k| !seeds_with.contains_key(k)).collect();
+    let failing: Vec<(u64, String)> = reports
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| (r.seed, r.reproduce.clone()))
+        .collect();
+    let not_found: Vec<ViolationKind> = scenario
+        .expect
+        .find
+        .iter()
+        .copied()
+        .filter(|k| !seeds_with.contains_key(k))
+        .collect();
     SweepSummary {
         scenario: scenario.name.clone(),
         seeds: reports.len() as u64,
@@ -72,22 +87,38 @@ pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
     }
 }
 
-pub fn sweep(scenario: &Scenario, path: &str, seeds: (u64, u64), jobs: Option<usize>, json: bool) -> ExitCode {
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+pub fn sweep(
+    scenario: &Scenario,
+    path: &str,
+    seeds: (u64, u64),
+    jobs: Option<usize>,
+    json: bool,
+) -> ExitCode {
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let progress = ProgressBar::new(seeds.1 - seeds.0);
-    progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {elapsed} (eta {eta})").unwrap());
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {elapsed} (eta {eta})").unwrap(),
+    );
     let started = Instant::now();
     let reports = run_all(scenario, path, seeds, jobs, &progress);
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let summary = summarize(scenario, &reports);
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serializes")
+        );
     } else {
         print!("{}", to_text(&summary));
     }
     // Throughput goes to stderr: it is a measurement of this machine, not part of the (deterministic) summary.
-    let simulated: f64 = reports.iter().map(|r| r.stats.simulated_ms as f64 / 1000.0).sum();
+    let simulated: f64 = reports
+        .iter()
+        .map(|r| r.stats.simulated_ms as f64 / 1000.0)
+        .sum();
     eprintln!(
         "{} seeds in {wall:.2}s wall on {jobs} jobs: {:.1} seeds/s, {:.0} simulated seconds per wall second",
         reports.len(),
@@ -115,6 +146,10 @@ fn to_text(s: &SweepSummary) -> String {
     for kind in &s.not_found {
         t.push_str(&format!("EXPECTED {kind} in some seed, found in none\n"));
     }
-    t.push_str(if s.ok { "result: as expected\n" } else { "result: FAILED\n" });
+    t.push_str(if s.ok {
+        "result: as expected\n"
+    } else {
+        "result: FAILED\n"
+    });
     t
 }

@@ -37,9 +37,20 @@ pub struct SendOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsumeOp {
     /// The consumer moved its position on purpose (start, or an out-of-range reset); offsets may jump.
-    Seek { process: u32, tp: TopicPartition, offset: Offset, at_ms: u64 },
+    Seek {
+        process: u32,
+        tp: TopicPartition,
+        offset: Offset,
+        at_ms: u64,
+    },
     /// A poll returned these records of one partition, in the order the consumer saw them.
-    Poll { process: u32, tp: TopicPartition, records: Vec<OffsetValue>, high_watermark: Offset, at_ms: u64 },
+    Poll {
+        process: u32,
+        tp: TopicPartition,
+        records: Vec<OffsetValue>,
+        high_watermark: Offset,
+        at_ms: u64,
+    },
 }
 
 /// One replica's log and marks after the run healed and settled.

@@ -18,7 +18,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn new() -> Self {
-        Clock { start: madsim::time::Instant::now() }
+        Clock {
+            start: madsim::time::Instant::now(),
+        }
     }
 
     pub fn now_ms(&self) -> u64 {

@@ -12,9 +12,9 @@ use ksim_model::{NodeId, Output};
 use madsim::net::{Endpoint, Receiver, Sender};
 use madsim::task::JoinHandle;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -35,7 +35,9 @@ pub fn address(node: NodeId) -> SocketAddr {
 
 /// The node an address belongs to.
 pub fn node_of(addr: SocketAddr) -> NodeId {
-    let IpAddr::V4(ip) = addr.ip() else { panic!("unexpected address {addr}") };
+    let IpAddr::V4(ip) = addr.ip() else {
+        panic!("unexpected address {addr}")
+    };
     let [_, _, kind, n] = ip.octets();
     match kind {
         0 => NodeId::Broker(n as i32),
@@ -45,8 +47,16 @@ pub fn node_of(addr: SocketAddr) -> NodeId {
 }
 
 enum Event {
-    Message { conn: u64, from: NodeId, correlation_id: u64, message: Message },
-    Closed { conn: u64, peer: NodeId },
+    Message {
+        conn: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    },
+    Closed {
+        conn: u64,
+        peer: NodeId,
+    },
 }
 
 struct Connection {
@@ -64,7 +74,10 @@ struct Connections {
 
 impl Connections {
     fn is_current(&self, conn: u64) -> bool {
-        self.outbound.values().chain(self.inbound.values()).any(|c| c.id == conn)
+        self.outbound
+            .values()
+            .chain(self.inbound.values())
+            .any(|c| c.id == conn)
     }
 
     fn remove(&mut self, conn: u64) {
@@ -74,14 +87,35 @@ impl Connections {
 }
 
 /// Runs `process` on the current madsim node until the node is killed.
-pub async fn run_node(me: NodeId, process: Arc<Mutex<dyn Process>>, recorder: SharedRecorder, clock: Clock) {
+pub async fn run_node(
+    me: NodeId,
+    process: Arc<Mutex<dyn Process>>,
+    recorder: SharedRecorder,
+    clock: Clock,
+) {
     let endpoint = Endpoint::bind(address(me)).await.expect("bind");
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let conns = Arc::new(Mutex::new(Connections { outbound: BTreeMap::new(), inbound: BTreeMap::new(), next_id: 0 }));
-    madsim::task::spawn(accept_loop(endpoint.clone(), conns.clone(), events_tx.clone()));
+    let conns = Arc::new(Mutex::new(Connections {
+        outbound: BTreeMap::new(),
+        inbound: BTreeMap::new(),
+        next_id: 0,
+    }));
+    madsim::task::spawn(accept_loop(
+        endpoint.clone(),
+        conns.clone(),
+        events_tx.clone(),
+    ));
 
     let out = process.lock().unwrap().start(clock.now_ms());
-    let mut node = NodeLoop { me, endpoint, conns, events_tx, recorder, clock, process };
+    let mut node = NodeLoop {
+        me,
+        endpoint,
+        conns,
+        events_tx,
+        recorder,
+        clock,
+        process,
+    };
     node.carry_out(out).await;
     loop {
         let deadline = node.process.lock().unwrap().next_timeout();
@@ -96,11 +130,19 @@ pub async fn run_node(me: NodeId, process: Arc<Mutex<dyn Process>>, recorder: Sh
         let out = match event {
             None => node.process.lock().unwrap().on_timeout(now),
             Some(None) => return,
-            Some(Some(Event::Message { conn, from, correlation_id, message })) => {
+            Some(Some(Event::Message {
+                conn,
+                from,
+                correlation_id,
+                message,
+            })) => {
                 if !node.conns.lock().unwrap().is_current(conn) {
                     continue;
                 }
-                node.process.lock().unwrap().handle_message(now, from, correlation_id, message)
+                node.process
+                    .lock()
+                    .unwrap()
+                    .handle_message(now, from, correlation_id, message)
             }
             Some(Some(Event::Closed { conn, peer })) => {
                 if !node.conns.lock().unwrap().is_current(conn) {
@@ -114,7 +156,11 @@ pub async fn run_node(me: NodeId, process: Arc<Mutex<dyn Process>>, recorder: Sh
     }
 }
 
-async fn accept_loop(endpoint: Endpoint, conns: Arc<Mutex<Connections>>, events: mpsc::UnboundedSender<Event>) {
+async fn accept_loop(
+    endpoint: Endpoint,
+    conns: Arc<Mutex<Connections>>,
+    events: mpsc::UnboundedSender<Event>,
+) {
     while let Ok((sender, receiver, addr)) = endpoint.accept1().await {
         let peer = node_of(addr);
         let mut c = conns.lock().unwrap();
@@ -127,10 +173,23 @@ async fn accept_loop(endpoint: Endpoint, conns: Arc<Mutex<Connections>>, events:
     }
 }
 
-async fn read_loop(conn: u64, peer: NodeId, mut receiver: Receiver, events: mpsc::UnboundedSender<Event>) {
+async fn read_loop(
+    conn: u64,
+    peer: NodeId,
+    mut receiver: Receiver,
+    events: mpsc::UnboundedSender<Event>,
+) {
     while let Ok(payload) = receiver.recv().await {
         let (correlation_id, message) = *payload.downcast::<Envelope>().expect("envelope");
-        if events.send(Event::Message { conn, from: peer, correlation_id, message }).is_err() {
+        if events
+            .send(Event::Message {
+                conn,
+                from: peer,
+                correlation_id,
+                message,
+            })
+            .is_err()
+        {
             return;
         }
     }
@@ -154,13 +213,21 @@ impl NodeLoop {
             let mut failed = Vec::new();
             for o in out {
                 match o {
-                    Output::Send { to, correlation_id, message } => {
+                    Output::Send {
+                        to,
+                        correlation_id,
+                        message,
+                    } => {
                         if !self.send(to, correlation_id, message).await {
                             failed.push(to);
                         }
                     }
                     Output::Disconnect(peer) => self.close_outbound(peer),
-                    Output::Observe(observation) => self.recorder.lock().unwrap().observe(self.clock.now_ms(), observation),
+                    Output::Observe(observation) => self
+                        .recorder
+                        .lock()
+                        .unwrap()
+                        .observe(self.clock.now_ms(), observation),
                 }
             }
             out = Vec::new();
@@ -177,14 +244,18 @@ impl NodeLoop {
         if is_response {
             // Answers go back on the connection the request came in on; if it is gone, so is the answer.
             let c = self.conns.lock().unwrap();
-            let Some(conn) = c.inbound.get(&to) else { return true };
+            let Some(conn) = c.inbound.get(&to) else {
+                return true;
+            };
             return conn.sender.send_blocking((correlation_id, message));
         }
         if !self.conns.lock().unwrap().outbound.contains_key(&to) && !self.connect(to).await {
             return false;
         }
         let mut c = self.conns.lock().unwrap();
-        let ok = c.outbound[&to].sender.send_blocking((correlation_id, message));
+        let ok = c.outbound[&to]
+            .sender
+            .send_blocking((correlation_id, message));
         if !ok {
             if let Some(old) = c.outbound.remove(&to) {
                 old.reader.abort();
@@ -194,7 +265,9 @@ impl NodeLoop {
     }
 
     async fn connect(&mut self, to: NodeId) -> bool {
-        let Ok((sender, receiver)) = self.endpoint.connect1(address(to)).await else { return false };
+        let Ok((sender, receiver)) = self.endpoint.connect1(address(to)).await else {
+            return false;
+        };
         let mut c = self.conns.lock().unwrap();
         c.next_id += 1;
         let id = c.next_id;

@@ -10,7 +10,13 @@ use ksim_model::{BrokerId, NodeId, Output};
 /// The host drives every model through this: start (at every node start), messages, disconnects, timers.
 pub trait Process: Send + 'static {
     fn start(&mut self, now_ms: u64) -> Vec<Output>;
-    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output>;
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output>;
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output>;
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output>;
     fn next_timeout(&self) -> Option<u64>;
@@ -18,8 +24,14 @@ pub trait Process: Send + 'static {
 
 /// A broker process and its disk: running, or down with only the disk left.
 pub enum BrokerProcess {
-    Running { broker: Box<Broker>, incarnation: u64 },
-    Down { disk: Disk, incarnation: u64 },
+    Running {
+        broker: Box<Broker>,
+        incarnation: u64,
+    },
+    Down {
+        disk: Disk,
+        incarnation: u64,
+    },
     /// Only while switching states.
     Switching,
 }
@@ -33,19 +45,36 @@ pub struct BrokerNode {
 
 impl BrokerNode {
     pub fn new(id: BrokerId, config: BrokerConfig, topics: Vec<TopicConfig>) -> Self {
-        BrokerNode { id, config, topics, process: BrokerProcess::Down { disk: Disk::default(), incarnation: 0 } }
+        BrokerNode {
+            id,
+            config,
+            topics,
+            process: BrokerProcess::Down {
+                disk: Disk::default(),
+                incarnation: 0,
+            },
+        }
     }
 
     /// The process dies; memory is lost, the disk (with its page cache) stays.
     pub fn crash(&mut self) {
         self.process = match std::mem::replace(&mut self.process, BrokerProcess::Switching) {
-            BrokerProcess::Running { broker, incarnation } => BrokerProcess::Down { disk: broker.into_disk(), incarnation },
+            BrokerProcess::Running {
+                broker,
+                incarnation,
+            } => BrokerProcess::Down {
+                disk: broker.into_disk(),
+                incarnation,
+            },
             down => down,
         };
     }
 
     /// The machine loses power while down: unflushed data goes, from a point `choose` picks.
-    pub fn lose_power(&mut self, choose: impl FnMut() -> u64) -> Vec<(ksim_model::TopicPartition, Vec<(i64, u64)>)> {
+    pub fn lose_power(
+        &mut self,
+        choose: impl FnMut() -> u64,
+    ) -> Vec<(ksim_model::TopicPartition, Vec<(i64, u64)>)> {
         match &mut self.process {
             BrokerProcess::Down { disk, .. } => disk.lose_power(choose).into_iter().collect(),
             _ => panic!("broker {} must be down to lose power", self.id),
@@ -69,15 +98,34 @@ impl BrokerNode {
 
 impl Process for BrokerNode {
     fn start(&mut self, now_ms: u64) -> Vec<Output> {
-        let BrokerProcess::Down { disk, incarnation } = std::mem::replace(&mut self.process, BrokerProcess::Switching) else {
+        let BrokerProcess::Down { disk, incarnation } =
+            std::mem::replace(&mut self.process, BrokerProcess::Switching)
+        else {
             panic!("broker {} started while running: crash it first", self.id);
         };
-        let (broker, out) = Broker::start(self.id, self.config.clone(), self.topics.clone(), disk, incarnation + 1, now_ms);
-        self.process = BrokerProcess::Running { broker: Box::new(broker), incarnation: incarnation + 1 };
+        let (broker, out) = Broker::start(
+            self.id,
+            self.config.clone(),
+            self.topics.clone(),
+            disk,
+            incarnation + 1,
+            now_ms,
+        );
+        self.process = BrokerProcess::Running {
+            broker: Box::new(broker),
+            incarnation: incarnation + 1,
+        };
         out
     }
-    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
-        self.running().handle_message(now_ms, from, correlation_id, message)
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
+        self.running()
+            .handle_message(now_ms, from, correlation_id, message)
     }
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
         self.running().on_disconnect(now_ms, peer)
@@ -101,7 +149,12 @@ pub struct ControllerNode {
 impl ControllerNode {
     pub fn new(config: BrokerConfig, topics: Vec<TopicConfig>, brokers: i32) -> Self {
         let durable = Some(ControllerState::create(brokers, &topics));
-        ControllerNode { config, topics, running: None, durable }
+        ControllerNode {
+            config,
+            topics,
+            running: None,
+            durable,
+        }
     }
 
     pub fn crash(&mut self) {
@@ -125,13 +178,24 @@ impl ControllerNode {
 
 impl Process for ControllerNode {
     fn start(&mut self, now_ms: u64) -> Vec<Output> {
-        let state = self.durable.take().expect("controller started while running: crash it first");
-        let (controller, out) = Controller::start(state, self.config.clone(), self.topics.clone(), now_ms);
+        let state = self
+            .durable
+            .take()
+            .expect("controller started while running: crash it first");
+        let (controller, out) =
+            Controller::start(state, self.config.clone(), self.topics.clone(), now_ms);
         self.running = Some(controller);
         out
     }
-    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
-        self.controller().handle_message(now_ms, from, correlation_id, message)
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
+        self.controller()
+            .handle_message(now_ms, from, correlation_id, message)
     }
     fn on_disconnect(&mut self, _now_ms: u64, _peer: NodeId) -> Vec<Output> {
         Vec::new()

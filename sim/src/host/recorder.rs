@@ -65,21 +65,41 @@ impl Recorder {
 
     fn check_online(&mut self, now_ms: u64, o: &Observation) {
         let (tp, broker, epoch, leader) = match o {
-            Observation::BecameLeader { broker, tp, leader_epoch, .. } => (tp, *broker, *leader_epoch, true),
-            Observation::BecameFollower { broker, tp, leader_epoch, .. } => (tp, *broker, *leader_epoch, false),
+            Observation::BecameLeader {
+                broker,
+                tp,
+                leader_epoch,
+                ..
+            } => (tp, *broker, *leader_epoch, true),
+            Observation::BecameFollower {
+                broker,
+                tp,
+                leader_epoch,
+                ..
+            } => (tp, *broker, *leader_epoch, false),
             _ => return,
         };
         if leader {
             if let Some(&other) = self.leaders.get(&(tp.clone(), epoch)) {
                 if other != broker {
-                    self.invariant(now_ms, tp, format!("SingleLeader: brokers {other} and {broker} both led epoch {epoch}"));
+                    self.invariant(
+                        now_ms,
+                        tp,
+                        format!(
+                            "SingleLeader: brokers {other} and {broker} both led epoch {epoch}"
+                        ),
+                    );
                 }
             }
             self.leaders.insert((tp.clone(), epoch), broker);
         }
         let last = self.replica_epochs.insert((tp.clone(), broker), epoch);
         if last.is_some_and(|last| last > epoch) {
-            self.invariant(now_ms, tp, format!("MonotonicEpoch: broker {broker} went from epoch {last:?} to {epoch}"));
+            self.invariant(
+                now_ms,
+                tp,
+                format!("MonotonicEpoch: broker {broker} went from epoch {last:?} to {epoch}"),
+            );
         }
     }
 
@@ -109,7 +129,9 @@ impl Recorder {
         error: Option<ksim_model::ErrorCode>,
     ) {
         self.trace_event(now_ms, &("complete", value, &tp, outcome, offset, error));
-        let Some(&i) = self.send_index.get(&value) else { return };
+        let Some(&i) = self.send_index.get(&value) else {
+            return;
+        };
         let op = &mut self.history.sends[i];
         op.tp = tp.or(op.tp.take());
         op.complete_ms = Some(now_ms);

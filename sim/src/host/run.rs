@@ -9,7 +9,7 @@ use crate::checkers::{self, Violation, ViolationKind};
 use crate::history::{FinalPartition, FinalReplica, History};
 use crate::nemesis::apply::Nemesis;
 use crate::nemesis::schedule::draw_schedule;
-use crate::scenario::{ScheduledFault, Scenario};
+use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::producer_client::ProducerClient;
 use ksim_model::config::TopicConfig;
@@ -68,6 +68,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> RunOutput {
     };
     let mut violations = recorder.online_violations.clone();
     violations.extend(checkers::check_all(&recorder.history));
+    checkers::sort_violations(&mut violations);
     RunOutput {
         seed,
         history: recorder.history,
@@ -103,7 +104,13 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
         .collect()
 }
 
-fn spawn_node(handle: &Handle, id: NodeId, process: Arc<Mutex<dyn Process>>, recorder: &SharedRecorder, clock: Clock) -> SimNodeId {
+fn spawn_node(
+    handle: &Handle,
+    id: NodeId,
+    process: Arc<Mutex<dyn Process>>,
+    recorder: &SharedRecorder,
+    clock: Clock,
+) -> SimNodeId {
     let recorder = recorder.clone();
     handle
         .create_node()
@@ -114,21 +121,47 @@ fn spawn_node(handle: &Handle, id: NodeId, process: Arc<Mutex<dyn Process>>, rec
         .id()
 }
 
-async fn simulate(s: Arc<Scenario>, seed: u64, recorder: SharedRecorder) -> (Vec<ScheduledFault>, u64) {
+async fn simulate(
+    s: Arc<Scenario>,
+    seed: u64,
+    recorder: SharedRecorder,
+) -> (Vec<ScheduledFault>, u64) {
     let handle = Handle::current();
     let clock = Clock::new();
     let topics = topic_configs(&s);
-    let partitions: Vec<TopicPartition> =
-        topics.iter().flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p))).collect();
+    let partitions: Vec<TopicPartition> = topics
+        .iter()
+        .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p)))
+        .collect();
     let bootstrap: Vec<BrokerId> = (1..=s.brokers).collect();
     let mut nodes = BTreeMap::new();
 
-    let controller = Arc::new(Mutex::new(ControllerNode::new(s.broker.clone(), topics.clone(), s.brokers)));
-    nodes.insert(NodeId::Controller, spawn_node(&handle, NodeId::Controller, controller.clone(), &recorder, clock));
+    let controller = Arc::new(Mutex::new(ControllerNode::new(
+        s.broker.clone(),
+        topics.clone(),
+        s.brokers,
+    )));
+    nodes.insert(
+        NodeId::Controller,
+        spawn_node(
+            &handle,
+            NodeId::Controller,
+            controller.clone(),
+            &recorder,
+            clock,
+        ),
+    );
     let mut brokers = BTreeMap::new();
     for b in 1..=s.brokers {
-        let broker = Arc::new(Mutex::new(BrokerNode::new(b, s.broker.clone(), topics.clone())));
-        nodes.insert(NodeId::Broker(b), spawn_node(&handle, NodeId::Broker(b), broker.clone(), &recorder, clock));
+        let broker = Arc::new(Mutex::new(BrokerNode::new(
+            b,
+            s.broker.clone(),
+            topics.clone(),
+        )));
+        nodes.insert(
+            NodeId::Broker(b),
+            spawn_node(&handle, NodeId::Broker(b), broker.clone(), &recorder, clock),
+        );
         brokers.insert(b, broker);
     }
     let topic_names: Vec<Arc<str>> = topics.iter().map(|t| t.name.clone()).collect();
@@ -141,20 +174,49 @@ async fn simulate(s: Arc<Scenario>, seed: u64, recorder: SharedRecorder) -> (Vec
             s.workload.records_per_second,
             s.workload.keys,
             s.duration_ms,
-            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(p as u64),
+            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .wrapping_add(p as u64),
             recorder.clone(),
         );
-        nodes.insert(NodeId::Client(p), spawn_node(&handle, NodeId::Client(p), Arc::new(Mutex::new(client)), &recorder, clock));
+        nodes.insert(
+            NodeId::Client(p),
+            spawn_node(
+                &handle,
+                NodeId::Client(p),
+                Arc::new(Mutex::new(client)),
+                &recorder,
+                clock,
+            ),
+        );
     }
     for c in 1..=s.workload.consumers {
         let id = 100 + c;
-        let client = ConsumerClient::new(id, s.consumer.clone(), bootstrap.clone(), partitions.clone(), recorder.clone(), false);
-        nodes.insert(NodeId::Client(id), spawn_node(&handle, NodeId::Client(id), Arc::new(Mutex::new(client)), &recorder, clock));
+        let client = ConsumerClient::new(
+            id,
+            s.consumer.clone(),
+            bootstrap.clone(),
+            partitions.clone(),
+            recorder.clone(),
+            false,
+        );
+        nodes.insert(
+            NodeId::Client(id),
+            spawn_node(
+                &handle,
+                NodeId::Client(id),
+                Arc::new(Mutex::new(client)),
+                &recorder,
+                clock,
+            ),
+        );
     }
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let schedule = draw_schedule(&s, &mut rng);
-    recorder.lock().unwrap().trace_event(0, &("schedule", &schedule));
+    recorder
+        .lock()
+        .unwrap()
+        .trace_event(0, &("schedule", &schedule));
     let nemesis = Arc::new(Nemesis::new(
         handle.clone(),
         nodes.clone(),
@@ -181,7 +243,10 @@ async fn simulate(s: Arc<Scenario>, seed: u64, recorder: SharedRecorder) -> (Vec
     for f in faults {
         f.await.expect("fault task");
     }
-    recorder.lock().unwrap().trace_event(clock.now_ms(), &"healed: settling");
+    recorder
+        .lock()
+        .unwrap()
+        .trace_event(clock.now_ms(), &"healed: settling");
     clock.sleep_until_ms(clock.now_ms() + s.settle_ms).await;
 
     let reader = Arc::new(Mutex::new(ConsumerClient::new(
@@ -192,7 +257,13 @@ async fn simulate(s: Arc<Scenario>, seed: u64, recorder: SharedRecorder) -> (Vec
         recorder.clone(),
         true,
     )));
-    spawn_node(&handle, NodeId::Client(FINAL_READER), reader.clone(), &recorder, clock);
+    spawn_node(
+        &handle,
+        NodeId::Client(FINAL_READER),
+        reader.clone(),
+        &recorder,
+        clock,
+    );
     let deadline = clock.now_ms() + FINAL_READ_TIMEOUT_MS;
     while !reader.lock().unwrap().caught_up() && clock.now_ms() < deadline {
         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -235,8 +306,20 @@ fn final_state(
                     })
                 })
                 .collect();
-            let read = if leader.is_some() { collected.get(tp).cloned().unwrap_or_default() } else { Vec::new() };
-            (tp.clone(), FinalPartition { leader, isr: record.isr.clone(), read, replicas })
+            let read = if leader.is_some() {
+                collected.get(tp).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            (
+                tp.clone(),
+                FinalPartition {
+                    leader,
+                    isr: record.isr.clone(),
+                    read,
+                    replicas,
+                },
+            )
         })
         .collect()
 }

@@ -58,7 +58,10 @@ impl Nemesis {
 
     fn record(&self, what: &str, fault: &Fault, detail: &dyn std::fmt::Debug) {
         let now = self.clock.now_ms();
-        self.recorder.lock().unwrap().trace_event(now, &("nemesis", what, fault, detail));
+        self.recorder
+            .lock()
+            .unwrap()
+            .trace_event(now, &("nemesis", what, fault, detail));
     }
 
     /// The broker a target names now; `Leader` is the controller's leader of the first partition.
@@ -68,24 +71,40 @@ impl Nemesis {
             Target::Controller => NodeId::Controller,
             Target::Leader => {
                 let controller = self.controller.lock().unwrap();
-                let leader = controller.state().partitions.values().next().map_or(NO_LEADER, |p| p.leader);
+                let leader = controller
+                    .state()
+                    .partitions
+                    .values()
+                    .next()
+                    .map_or(NO_LEADER, |p| p.leader);
                 NodeId::Broker(if leader == NO_LEADER { 1 } else { leader })
             }
         }
     }
 
     fn cluster(&self) -> Vec<NodeId> {
-        self.nodes.keys().copied().filter(|n| !matches!(n, NodeId::Client(_))).collect()
+        self.nodes
+            .keys()
+            .copied()
+            .filter(|n| !matches!(n, NodeId::Client(_)))
+            .collect()
     }
 
     /// Applies `fault` for `duration_ms`, then heals it.
     pub async fn apply(&self, fault: Fault, duration_ms: u64) {
         match fault {
-            Fault::Crash { target } => self.outage(&fault, self.resolve(target), false, duration_ms).await,
-            Fault::PowerLoss { target } => self.outage(&fault, self.resolve(target), true, duration_ms).await,
+            Fault::Crash { target } => {
+                self.outage(&fault, self.resolve(target), false, duration_ms)
+                    .await
+            }
+            Fault::PowerLoss { target } => {
+                self.outage(&fault, self.resolve(target), true, duration_ms)
+                    .await
+            }
             Fault::Isolate { target } => {
                 let node = self.resolve(target);
-                let others: Vec<NodeId> = self.nodes.keys().copied().filter(|n| *n != node).collect();
+                let others: Vec<NodeId> =
+                    self.nodes.keys().copied().filter(|n| *n != node).collect();
                 self.cut(&fault, &[node], &others, duration_ms).await
             }
             Fault::SplitHalves => {
@@ -105,7 +124,11 @@ impl Nemesis {
                 NetSim::current().unclog_link(self.nodes[&from], self.nodes[&to]);
                 self.record("heal", &fault, &());
             }
-            Fault::Slow { min_ms, max_ms, loss_rate } => {
+            Fault::Slow {
+                min_ms,
+                max_ms,
+                loss_rate,
+            } => {
                 self.record("start", &fault, &());
                 self.set_network(min_ms, max_ms, loss_rate);
                 madsim::time::sleep(Duration::from_millis(duration_ms)).await;
@@ -113,7 +136,10 @@ impl Nemesis {
                 self.set_network(lo, hi, 0.0);
                 self.record("heal", &fault, &());
             }
-            Fault::IsrShrinkThenLeaderDies { power_loss } => self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms).await,
+            Fault::IsrShrinkThenLeaderDies { power_loss } => {
+                self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms)
+                    .await
+            }
         }
     }
 
@@ -126,7 +152,11 @@ impl Nemesis {
 
     /// Shuffles brokers and controller into two halves (the bridge, if any, in neither).
     fn halves(&self, bridge: Option<NodeId>) -> (Vec<NodeId>, Vec<NodeId>) {
-        let mut nodes: Vec<NodeId> = self.cluster().into_iter().filter(|n| Some(*n) != bridge).collect();
+        let mut nodes: Vec<NodeId> = self
+            .cluster()
+            .into_iter()
+            .filter(|n| Some(*n) != bridge)
+            .collect();
         let mut rng = self.rng.lock().unwrap();
         for i in (1..nodes.len()).rev() {
             nodes.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
@@ -197,7 +227,12 @@ impl Nemesis {
     /// the controller and clients, so it keeps acknowledging), then makes it die for `duration_ms`, then restarts it.
     async fn isr_shrink_then_leader_dies(&self, fault: &Fault, power_loss: bool, duration_ms: u64) {
         let leader = self.resolve(Target::Leader);
-        let others: Vec<NodeId> = self.brokers.keys().map(|b| NodeId::Broker(*b)).filter(|n| *n != leader).collect();
+        let others: Vec<NodeId> = self
+            .brokers
+            .keys()
+            .map(|b| NodeId::Broker(*b))
+            .filter(|n| *n != leader)
+            .collect();
         let shrink_ms = self.replica_lag_time_max_ms * 3 / 2 + 1_000;
         self.record("start", fault, &(leader, shrink_ms));
         let net = NetSim::current();

@@ -30,7 +30,11 @@ pub enum Fault {
     /// Two halves that cannot talk, and one node (`bridge`) that talks to both.
     Bridge { bridge: Target },
     /// Slow every link to `min_ms..max_ms` and lose packets with `loss_rate` (TCP resends them).
-    Slow { min_ms: u64, max_ms: u64, loss_rate: f64 },
+    Slow {
+        min_ms: u64,
+        max_ms: u64,
+        loss_rate: f64,
+    },
     /// Cut the first partition's leader off from its followers until the ISR shrinks to the leader alone, then
     /// make the leader die (`power_loss` chooses power loss over a crash): forces the unclean-election decision.
     IsrShrinkThenLeaderDies { power_loss: bool },

@@ -1,9 +1,9 @@
 //! Drawing a fault schedule from the seed: random faults one after another, plus the scenario's timeline.
 
 use super::fault::{Fault, Target};
-use crate::scenario::{FaultKind, RandomFaults, ScheduledFault, Scenario};
-use rand_chacha::ChaCha8Rng;
+use crate::scenario::{FaultKind, RandomFaults, Scenario, ScheduledFault};
 use rand_chacha::rand_core::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// Uniform in `lo..=hi`.
 pub fn between(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
@@ -16,7 +16,10 @@ pub fn draw_schedule(scenario: &Scenario, rng: &mut ChaCha8Rng) -> Vec<Scheduled
         .faults
         .timeline
         .iter()
-        .map(|f| ScheduledFault { duration_ms: f.duration_ms.min(scenario.duration_ms - f.at_ms), ..f.clone() })
+        .map(|f| ScheduledFault {
+            duration_ms: f.duration_ms.min(scenario.duration_ms - f.at_ms),
+            ..f.clone()
+        })
         .collect();
     if let Some(random) = &scenario.faults.random {
         schedule.extend(draw_random(scenario, random, rng));
@@ -25,14 +28,23 @@ pub fn draw_schedule(scenario: &Scenario, rng: &mut ChaCha8Rng) -> Vec<Scheduled
     schedule
 }
 
-fn draw_random(scenario: &Scenario, random: &RandomFaults, rng: &mut ChaCha8Rng) -> Vec<ScheduledFault> {
+fn draw_random(
+    scenario: &Scenario,
+    random: &RandomFaults,
+    rng: &mut ChaCha8Rng,
+) -> Vec<ScheduledFault> {
     let mut out = Vec::new();
     let mut t = between(rng, random.interval_ms.0, random.interval_ms.1);
     while t < scenario.duration_ms {
-        let duration = between(rng, random.duration_ms.0, random.duration_ms.1).min(scenario.duration_ms - t);
+        let duration =
+            between(rng, random.duration_ms.0, random.duration_ms.1).min(scenario.duration_ms - t);
         let kind = random.kinds[(rng.next_u64() % random.kinds.len() as u64) as usize];
         let fault = draw_fault(kind, scenario.brokers, rng);
-        out.push(ScheduledFault { at_ms: t, duration_ms: duration, fault });
+        out.push(ScheduledFault {
+            at_ms: t,
+            duration_ms: duration,
+            fault,
+        });
         t += duration + between(rng, random.interval_ms.0, random.interval_ms.1);
     }
     out
@@ -49,23 +61,41 @@ fn draw_target(brokers: i32, rng: &mut ChaCha8Rng, allow_controller: bool) -> Ta
 
 pub fn draw_fault(kind: FaultKind, brokers: i32, rng: &mut ChaCha8Rng) -> Fault {
     match kind {
-        FaultKind::Crash => Fault::Crash { target: draw_target(brokers, rng, true) },
-        FaultKind::PowerLoss => Fault::PowerLoss { target: draw_target(brokers, rng, false) },
-        FaultKind::Isolate => Fault::Isolate { target: draw_target(brokers, rng, true) },
+        FaultKind::Crash => Fault::Crash {
+            target: draw_target(brokers, rng, true),
+        },
+        FaultKind::PowerLoss => Fault::PowerLoss {
+            target: draw_target(brokers, rng, false),
+        },
+        FaultKind::Isolate => Fault::Isolate {
+            target: draw_target(brokers, rng, true),
+        },
         FaultKind::SplitHalves => Fault::SplitHalves,
         FaultKind::OneWay => {
             let from = draw_target(brokers, rng, true);
             let mut to = draw_target(brokers, rng, true);
             if to == from {
-                to = if from == Target::Controller { Target::Leader } else { Target::Controller };
+                to = if from == Target::Controller {
+                    Target::Leader
+                } else {
+                    Target::Controller
+                };
             }
             Fault::OneWay { from, to }
         }
-        FaultKind::Bridge => Fault::Bridge { bridge: draw_target(brokers, rng, false) },
+        FaultKind::Bridge => Fault::Bridge {
+            bridge: draw_target(brokers, rng, false),
+        },
         FaultKind::Slow => {
             let min_ms = between(rng, 1, 20);
-            Fault::Slow { min_ms, max_ms: min_ms + between(rng, 0, 80), loss_rate: between(rng, 0, 20) as f64 / 100.0 }
+            Fault::Slow {
+                min_ms,
+                max_ms: min_ms + between(rng, 0, 80),
+                loss_rate: between(rng, 0, 20) as f64 / 100.0,
+            }
         }
-        FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies { power_loss: rng.next_u64() % 2 == 0 },
+        FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
+            power_loss: rng.next_u64().is_multiple_of(2),
+        },
     }
 }

@@ -28,9 +28,19 @@ impl ConsumerClient {
         recorder: SharedRecorder,
         final_reader: bool,
     ) -> Self {
-        let collected = final_reader.then(|| partitions.iter().map(|tp| (tp.clone(), Vec::new())).collect());
+        let collected = final_reader.then(|| {
+            partitions
+                .iter()
+                .map(|tp| (tp.clone(), Vec::new()))
+                .collect()
+        });
         let consumer = Consumer::new(id, config, bootstrap, partitions, StartPosition::Earliest);
-        ConsumerClient { id, consumer, recorder, collected }
+        ConsumerClient {
+            id,
+            consumer,
+            recorder,
+            collected,
+        }
     }
 
     pub fn caught_up(&self) -> bool {
@@ -45,14 +55,35 @@ impl ConsumerClient {
                 }
                 (Some(collected), ConsumerEvent::Seek { tp, offset }) => {
                     // The final reader starts over from a reset position: keep only what lies below it.
-                    collected.entry(tp).or_default().retain(|(o, _)| *o < offset);
+                    collected
+                        .entry(tp)
+                        .or_default()
+                        .retain(|(o, _)| *o < offset);
                 }
-                (None, ConsumerEvent::Polled { tp, records, high_watermark }) => {
-                    let op = ConsumeOp::Poll { process: self.id, tp, records, high_watermark, at_ms: now_ms };
+                (
+                    None,
+                    ConsumerEvent::Polled {
+                        tp,
+                        records,
+                        high_watermark,
+                    },
+                ) => {
+                    let op = ConsumeOp::Poll {
+                        process: self.id,
+                        tp,
+                        records,
+                        high_watermark,
+                        at_ms: now_ms,
+                    };
                     self.recorder.lock().unwrap().consume(op);
                 }
                 (None, ConsumerEvent::Seek { tp, offset }) => {
-                    let op = ConsumeOp::Seek { process: self.id, tp, offset, at_ms: now_ms };
+                    let op = ConsumeOp::Seek {
+                        process: self.id,
+                        tp,
+                        offset,
+                        at_ms: now_ms,
+                    };
                     self.recorder.lock().unwrap().consume(op);
                 }
             }
@@ -70,8 +101,16 @@ impl Process for ConsumerClient {
         let out = self.consumer.start(now_ms);
         self.after(now_ms, out)
     }
-    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
-        let out = self.consumer.handle_message(now_ms, from, correlation_id, message);
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
+        let out = self
+            .consumer
+            .handle_message(now_ms, from, correlation_id, message);
         self.after(now_ms, out)
     }
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {

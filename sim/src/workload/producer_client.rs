@@ -94,8 +94,15 @@ impl ProducerClient {
                     let offset = (offset >= 0).then_some(offset);
                     recorder.complete_send(now_ms, value, tp, Outcome::Ok, offset, None)
                 }
-                SendResult::Failed { error, maybe_written } => {
-                    let outcome = if maybe_written { Outcome::Info } else { Outcome::Fail };
+                SendResult::Failed {
+                    error,
+                    maybe_written,
+                } => {
+                    let outcome = if maybe_written {
+                        Outcome::Info
+                    } else {
+                        Outcome::Fail
+                    };
                     recorder.complete_send(now_ms, value, tp, outcome, None, Some(error))
                 }
             }
@@ -115,8 +122,16 @@ impl Process for ProducerClient {
         Vec::new()
     }
 
-    fn handle_message(&mut self, now_ms: u64, from: NodeId, correlation_id: u64, message: Message) -> Vec<Output> {
-        let out = self.producer.handle_message(now_ms, from, correlation_id, message);
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        correlation_id: u64,
+        message: Message,
+    ) -> Vec<Output> {
+        let out = self
+            .producer
+            .handle_message(now_ms, from, correlation_id, message);
         self.after(now_ms, out)
     }
 
