@@ -6,7 +6,9 @@
 mod election;
 mod state;
 
-pub use election::{elect_on_broker_failure, elect_on_broker_startup, ElectionOutcome};
+pub use election::{
+    elect_on_broker_failure, elect_on_broker_startup, set_isr, ElectionOutcome, ElectionPolicy,
+};
 pub use state::{BrokerRegistration, ControllerState, PartitionRecord};
 
 use crate::config::{BrokerConfig, TopicConfig};
@@ -18,12 +20,19 @@ use crate::protocol::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// How long the controller waits before resending to a broker whose connection broke (`retry.backoff.ms`).
+const CONTROLLER_RETRY_BACKOFF_MS: u64 = 100;
+
 pub struct Controller {
     state: ControllerState,
     config: BrokerConfig,
     topics: BTreeMap<Arc<str>, TopicConfig>,
     /// When each live broker's session expires unless it heartbeats.
     session_deadlines: BTreeMap<BrokerId, u64>,
+    /// Live brokers whose channel broke, and when to send them the whole state again. Kafka's controller keeps a
+    /// request queue per broker and retries until the broker answers; LeaderAndIsr and UpdateMetadata are
+    /// idempotent, so resending the current state after a broken connection is the same contract.
+    resync_at: BTreeMap<BrokerId, u64>,
     next_correlation_id: u64,
     out: Vec<Output>,
 }
@@ -49,6 +58,7 @@ impl Controller {
             config,
             topics: topics.into_iter().map(|t| (t.name.clone(), t)).collect(),
             session_deadlines,
+            resync_at: BTreeMap::new(),
             next_correlation_id: 0,
             out: Vec::new(),
         };
@@ -103,11 +113,38 @@ impl Controller {
         for b in expired {
             self.fence(b);
         }
+        let due: Vec<BrokerId> = self
+            .resync_at
+            .iter()
+            .filter(|(_, &at)| at <= now_ms)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in due {
+            self.resync_at.remove(&b);
+            if self.state.is_live(b) {
+                self.send_full_state(b);
+                self.send_update_metadata_to(b);
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// The connection to `peer` broke, so requests on it may be lost: resend a live broker its state after
+    /// `retry.backoff.ms` (Kafka's RequestSendThread backs off and retries the same way).
+    pub fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
+        if let NodeId::Broker(b) = peer {
+            if self.state.is_live(b) {
+                self.resync_at
+                    .entry(b)
+                    .or_insert(now_ms + CONTROLLER_RETRY_BACKOFF_MS);
+            }
+        }
         std::mem::take(&mut self.out)
     }
 
     pub fn next_timeout(&self) -> Option<u64> {
-        self.session_deadlines.values().min().copied()
+        let sessions = self.session_deadlines.values();
+        sessions.chain(self.resync_at.values()).min().copied()
     }
 
     fn handle_registration(
@@ -118,6 +155,14 @@ impl Controller {
         req: BrokerRegistrationRequest,
     ) {
         let b = req.broker_id;
+        // Unclean-shutdown detection (KAFKA-15586): Kafka compares the previous broker epoch a cleanly stopped
+        // broker wrote to disk; ksim never stops a broker cleanly, so a broker is clean only if it re-registers
+        // without having restarted (same process incarnation), its log untouched.
+        let clean = self
+            .state
+            .brokers
+            .get(&b)
+            .is_none_or(|r| r.incarnation == req.incarnation);
         if self.state.brokers.get(&b).is_some_and(|r| !r.fenced) {
             // A broker that re-registers while its session lives has bounced: fail it over first, as Kafka's
             // controller does for a bounced broker, so it never resumes a leadership it lost with its memory.
@@ -139,7 +184,8 @@ impl Controller {
             correlation_id,
             Message::BrokerRegistrationResponse(response),
         );
-        let changed = self.elect(|p, live, unclean| elect_on_broker_startup(p, b, live, unclean));
+        let changed =
+            self.elect(|p, live, policy| elect_on_broker_startup(p, b, clean, live, policy));
         self.send_full_state(b);
         self.push_changes(changed, Some(b));
     }
@@ -179,25 +225,26 @@ impl Controller {
             r.fenced = true;
         }
         self.observe(Observation::BrokerFenced { broker: b });
-        let changed = self.elect(|p, live, unclean| elect_on_broker_failure(p, b, live, unclean));
+        let changed = self.elect(|p, live, policy| elect_on_broker_failure(p, b, live, policy));
         self.push_changes(changed, None);
     }
 
     /// Applies an election rule to every partition; returns the partitions it changed.
     fn elect(
         &mut self,
-        rule: impl Fn(&mut PartitionRecord, &dyn Fn(BrokerId) -> bool, bool) -> Option<ElectionOutcome>,
+        rule: impl Fn(
+            &mut PartitionRecord,
+            &dyn Fn(BrokerId) -> bool,
+            ElectionPolicy,
+        ) -> Option<ElectionOutcome>,
     ) -> Vec<TopicPartition> {
         let live: BTreeSet<BrokerId> = self.state.live_brokers().collect();
         let is_live = |b: BrokerId| live.contains(&b);
         let mut changed = Vec::new();
         let mut observations = Vec::new();
         for (tp, p) in self.state.partitions.iter_mut() {
-            let unclean = self
-                .topics
-                .get(&tp.topic)
-                .is_some_and(|t| t.unclean_leader_election_enable);
-            let Some(outcome) = rule(p, &is_live, unclean) else {
+            let policy = policy_for(&self.topics, &self.config, tp);
+            let Some(outcome) = rule(p, &is_live, policy) else {
                 continue;
             };
             observations.push(match outcome {
@@ -238,8 +285,9 @@ impl Controller {
         let error = self.validate_alter(&req);
         let tp = req.topic_partition.clone();
         if error == ErrorCode::NONE {
+            let policy = policy_for(&self.topics, &self.config, &tp);
             let p = self.state.partitions.get_mut(&tp).unwrap();
-            p.isr = req.new_isr.clone();
+            set_isr(p, req.new_isr.clone(), policy);
             p.partition_epoch += 1;
         }
         let p = self.state.partitions.get(&tp);
@@ -335,20 +383,23 @@ impl Controller {
 
     fn send_update_metadata(&mut self) {
         let live_brokers: Vec<BrokerId> = self.state.live_brokers().collect();
-        let partitions: Vec<PartitionMetadata> = self
-            .state
-            .partitions
-            .iter()
-            .map(|(tp, p)| p.to_metadata(tp))
-            .collect();
-        for &b in &live_brokers {
-            let request = UpdateMetadataRequest {
-                controller_epoch: self.state.controller_epoch,
-                live_brokers: live_brokers.clone(),
-                partitions: partitions.clone(),
-            };
-            self.request(NodeId::Broker(b), Message::UpdateMetadataRequest(request));
+        for b in live_brokers {
+            self.send_update_metadata_to(b);
         }
+    }
+
+    fn send_update_metadata_to(&mut self, b: BrokerId) {
+        let request = UpdateMetadataRequest {
+            controller_epoch: self.state.controller_epoch,
+            live_brokers: self.state.live_brokers().collect(),
+            partitions: self
+                .state
+                .partitions
+                .iter()
+                .map(|(tp, p)| p.to_metadata(tp))
+                .collect(),
+        };
+        self.request(NodeId::Broker(b), Message::UpdateMetadataRequest(request));
     }
 
     fn request(&mut self, to: NodeId, message: Message) {
@@ -367,5 +418,21 @@ impl Controller {
 
     fn observe(&mut self, observation: Observation) {
         self.out.push(Output::Observe(observation));
+    }
+}
+
+/// The election policy of `tp`: its topic's configs (falling back to the broker defaults) and the ELR feature.
+fn policy_for(
+    topics: &BTreeMap<Arc<str>, TopicConfig>,
+    config: &BrokerConfig,
+    tp: &TopicPartition,
+) -> ElectionPolicy {
+    let topic = topics.get(&tp.topic);
+    ElectionPolicy {
+        unclean: topic.map_or(config.unclean_leader_election_enable, |t| {
+            t.unclean_leader_election_enable
+        }),
+        min_isr: topic.map_or(config.min_insync_replicas, |t| t.min_insync_replicas),
+        elr: config.elr_enabled(),
     }
 }

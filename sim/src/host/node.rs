@@ -218,6 +218,9 @@ impl NodeLoop {
                         correlation_id,
                         message,
                     } => {
+                        // Not part of the trace hash: a debugging view of the wire, on with RUST_LOG=ksim::net=trace.
+                        tracing::trace!(target: "ksim::net", "{} {} -> {} #{} {:?}",
+                            self.clock.now_ms(), self.me, to, correlation_id, message);
                         if !self.send(to, correlation_id, message).await {
                             failed.push(to);
                         }
@@ -273,7 +276,6 @@ impl NodeLoop {
         let id = c.next_id;
         let reader = madsim::task::spawn(read_loop(id, to, receiver, self.events_tx.clone()));
         c.outbound.insert(to, Connection { id, sender, reader });
-        let _ = self.me;
         true
     }
 

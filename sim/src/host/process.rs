@@ -197,8 +197,8 @@ impl Process for ControllerNode {
         self.controller()
             .handle_message(now_ms, from, correlation_id, message)
     }
-    fn on_disconnect(&mut self, _now_ms: u64, _peer: NodeId) -> Vec<Output> {
-        Vec::new()
+    fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
+        self.controller().on_disconnect(now_ms, peer)
     }
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
         self.controller().on_timeout(now_ms)
