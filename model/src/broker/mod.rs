@@ -220,6 +220,13 @@ impl Broker {
         }
     }
 
+    /// The ISR size below which the HW must not advance (KIP-966), when Eligible Leader Replicas are on.
+    fn strict_min_isr(&self, tp: &TopicPartition) -> Option<usize> {
+        self.config
+            .elr_enabled()
+            .then(|| self.min_insync_replicas(tp))
+    }
+
     fn min_insync_replicas(&self, tp: &TopicPartition) -> usize {
         self.topics
             .get(&tp.topic)

@@ -43,14 +43,17 @@ fn started(
     min_isr: usize,
     state: LeaderAndIsrPartitionState,
 ) -> (Broker, Vec<Output>) {
-    let (mut b, _) = Broker::start(
-        id,
-        BrokerConfig::default(),
-        vec![topic(min_isr)],
-        disk,
-        1,
-        0,
-    );
+    started_with(BrokerConfig::default(), id, disk, min_isr, state)
+}
+
+fn started_with(
+    config: BrokerConfig,
+    id: BrokerId,
+    disk: Disk,
+    min_isr: usize,
+    state: LeaderAndIsrPartitionState,
+) -> (Broker, Vec<Output>) {
+    let (mut b, _) = Broker::start(id, config, vec![topic(min_isr)], disk, 1, 0);
     let reg = BrokerRegistrationResponse {
         error: ErrorCode::NONE,
         broker_epoch: 7,
@@ -173,6 +176,28 @@ fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
         produce_errors(&produce(&mut b, 2, 1, &[11])),
         vec![(ErrorCode::NONE, 0)]
     );
+}
+
+#[test]
+fn the_hw_stays_put_while_the_isr_is_below_min_isr_with_elr_kip_966() {
+    let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
+    assert_eq!(
+        produce_errors(&produce(&mut b, 1, 1, &[10])),
+        vec![(ErrorCode::NONE, 0)]
+    );
+    assert_eq!(
+        b.partitions[&tp()].high_watermark,
+        0,
+        "strict min ISR: not exposed"
+    );
+    // With the feature off (pre-4.1), a lone leader commits on its own.
+    let config = BrokerConfig {
+        eligible_leader_replicas_version: 0,
+        ..BrokerConfig::default()
+    };
+    let mut b = started_with(config, 1, Disk::default(), 2, state(1, 0, &[1])).0;
+    produce(&mut b, 1, 1, &[10]);
+    assert_eq!(b.partitions[&tp()].high_watermark, 1);
 }
 
 #[test]

@@ -28,6 +28,17 @@ pub struct BrokerConfig {
     pub broker_session_timeout_ms: u64,
     /// Linux `vm.dirty_expire_centisecs`: dirty pages older than this are written back by the kernel.
     pub vm_dirty_expire_centisecs: u64,
+    /// The `eligible.leader.replicas.version` feature (KIP-966 part 1, on by default for new clusters since Kafka
+    /// 4.1): 1 keeps Eligible Leader Replicas and the strict min-ISR high-watermark rule; 0 is the older election
+    /// that can make a replica which lost its unflushed tail the leader (the last-replica-standing loss).
+    pub eligible_leader_replicas_version: u8,
+}
+
+impl BrokerConfig {
+    /// Whether KIP-966's Eligible Leader Replicas are in force.
+    pub fn elr_enabled(&self) -> bool {
+        self.eligible_leader_replicas_version >= 1
+    }
 }
 
 impl Default for BrokerConfig {
@@ -45,6 +56,7 @@ impl Default for BrokerConfig {
             broker_heartbeat_interval_ms: 2_000,
             broker_session_timeout_ms: 9_000,
             vm_dirty_expire_centisecs: 3_000,
+            eligible_leader_replicas_version: 1,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::config::TopicConfig;
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, TopicPartition, NO_LEADER};
 use crate::protocol::{LeaderAndIsrPartitionState, PartitionMetadata};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,6 +22,11 @@ pub struct PartitionRecord {
     pub leader_epoch: LeaderEpoch,
     pub isr: Vec<BrokerId>,
     pub partition_epoch: i32,
+    /// KIP-966's Eligible Leader Replicas: replicas that left an ISR already below `min.insync.replicas`, so
+    /// they hold everything up to the HW (which cannot advance then) and may lead. Empty when ELR is off.
+    pub elr: Vec<BrokerId>,
+    /// The leader before the partition went offline: KIP-966's last resort when ISR and ELR have no live member.
+    pub last_known_leader: BrokerId,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +57,8 @@ impl ControllerState {
                     isr: replicas.clone(),
                     partition_epoch: 0,
                     replicas,
+                    elr: Vec::new(),
+                    last_known_leader: NO_LEADER,
                 };
                 state
                     .partitions

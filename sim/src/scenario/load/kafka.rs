@@ -4,7 +4,7 @@
 use super::walk::{Res, Table, Value, INT, LONG};
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
 
-pub(super) const BROKER_KEYS: [&str; 12] = [
+pub(super) const BROKER_KEYS: [&str; 13] = [
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
@@ -17,6 +17,7 @@ pub(super) const BROKER_KEYS: [&str; 12] = [
     "broker.heartbeat.interval.ms",
     "broker.session.timeout.ms",
     "vm.dirty_expire_centisecs",
+    "eligible.leader.replicas.version",
 ];
 
 pub(super) const PRODUCER_KEYS: [&str; 9] = [
@@ -106,6 +107,12 @@ pub(super) fn broker(t: &Table) -> Res<BrokerConfig> {
             "vm.dirty_expire_centisecs",
             d.vm_dirty_expire_centisecs,
             |v| v.int_in(1, INT),
+        )?,
+        // A cluster feature level in Kafka (`kafka-features.sh`), set here with the brokers: 0 or 1.
+        eligible_leader_replicas_version: t.or(
+            "eligible.leader.replicas.version",
+            d.eligible_leader_replicas_version,
+            |v| v.int_in(0, 1),
         )?,
     };
     check_socket_timeout(t, &config)?;

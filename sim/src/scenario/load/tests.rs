@@ -33,6 +33,7 @@ brokers = 3
 "broker.heartbeat.interval.ms" = 1500
 "broker.session.timeout.ms" = 6000
 "vm.dirty_expire_centisecs" = 1500
+"eligible.leader.replicas.version" = 0
 
 [[topic]]
 name = "events"
@@ -214,6 +215,7 @@ fn full_expected() -> Scenario {
             broker_heartbeat_interval_ms: 1_500,
             broker_session_timeout_ms: 6_000,
             vm_dirty_expire_centisecs: 1_500,
+            eligible_leader_replicas_version: 0,
         },
         topics: vec![
             TopicSpec {
