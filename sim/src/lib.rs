@@ -7,4 +7,5 @@ pub mod host;
 pub mod nemesis;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;

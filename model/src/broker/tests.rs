@@ -325,3 +325,19 @@ fn restart_after_power_loss_clamps_the_checkpointed_hw_to_what_survived() {
         (2, 2)
     );
 }
+
+#[test]
+#[should_panic(expected = "HW above LEO")]
+fn a_high_watermark_above_the_log_end_fails_the_online_invariant() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1]));
+    b.partitions.get_mut(&tp()).unwrap().high_watermark = 5;
+    b.assert_invariants();
+}
+
+#[test]
+#[should_panic(expected = "leader outside its ISR")]
+fn a_leader_outside_its_isr_fails_the_online_invariant() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    b.partitions.get_mut(&tp()).unwrap().isr = vec![2];
+    b.assert_invariants();
+}

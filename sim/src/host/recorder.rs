@@ -148,3 +148,73 @@ impl Recorder {
         self.history.consumes.push(op);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("t", 0)
+    }
+
+    fn leader(broker: BrokerId, leader_epoch: LeaderEpoch) -> Observation {
+        Observation::BecameLeader {
+            broker,
+            tp: tp(),
+            leader_epoch,
+            isr: vec![broker],
+            log_end_offset: 0,
+        }
+    }
+
+    fn follower(broker: BrokerId, leader: BrokerId, leader_epoch: LeaderEpoch) -> Observation {
+        Observation::BecameFollower {
+            broker,
+            tp: tp(),
+            leader,
+            leader_epoch,
+        }
+    }
+
+    fn messages(observations: Vec<Observation>) -> Vec<String> {
+        let mut r = Recorder::default();
+        for (t, o) in observations.into_iter().enumerate() {
+            r.observe(t as u64, o);
+        }
+        assert!(r
+            .online_violations
+            .iter()
+            .all(|v| v.kind == ViolationKind::Invariant));
+        r.online_violations.into_iter().map(|v| v.message).collect()
+    }
+
+    #[test]
+    fn fail_over_with_rising_epochs_breaks_no_invariant() {
+        let clean = messages(vec![
+            leader(1, 0),
+            follower(2, 1, 0),
+            follower(1, 2, 1),
+            leader(2, 1),
+            leader(2, 1),
+        ]);
+        assert_eq!(clean, Vec::<String>::new());
+    }
+
+    #[test]
+    fn two_leaders_in_one_epoch_break_single_leader() {
+        let found = messages(vec![leader(1, 4), leader(2, 4)]);
+        assert_eq!(
+            found,
+            vec!["SingleLeader: brokers 1 and 2 both led epoch 4"]
+        );
+    }
+
+    #[test]
+    fn a_replica_going_back_an_epoch_breaks_monotonic_epoch() {
+        let found = messages(vec![follower(3, 1, 5), follower(3, 2, 4)]);
+        assert_eq!(
+            found,
+            vec!["MonotonicEpoch: broker 3 went from epoch Some(5) to 4"]
+        );
+    }
+}
