@@ -5,6 +5,7 @@ mod node;
 pub mod process;
 pub mod recorder;
 mod run;
+mod wait;
 
 pub use run::{run_seed, RunOutput};
 

@@ -6,6 +6,7 @@
 
 use super::process::Process;
 use super::recorder::SharedRecorder;
+use super::wait::{self, Armed, Wake};
 use super::Clock;
 use ksim_model::protocol::Message;
 use ksim_model::{NodeId, Output};
@@ -15,7 +16,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// What crosses a connection.
@@ -117,25 +117,20 @@ pub async fn run_node(
         process,
     };
     node.carry_out(out).await;
+    let mut armed = Armed::default();
     loop {
         let deadline = node.process.lock().unwrap().next_timeout();
-        let event = match deadline {
-            Some(at) => {
-                let wait = Duration::from_millis(at.saturating_sub(node.clock.now_ms()));
-                madsim::time::timeout(wait, events.recv()).await.ok()
-            }
-            None => Some(events.recv().await),
-        };
+        let event = wait::next(&mut events, deadline, node.clock, &mut armed).await;
         let now = node.clock.now_ms();
         let out = match event {
-            None => node.process.lock().unwrap().on_timeout(now),
-            Some(None) => return,
-            Some(Some(Event::Message {
+            Wake::Deadline => node.process.lock().unwrap().on_timeout(now),
+            Wake::Closed => return,
+            Wake::Event(Event::Message {
                 conn,
                 from,
                 correlation_id,
                 message,
-            })) => {
+            }) => {
                 if !node.conns.lock().unwrap().is_current(conn) {
                     continue;
                 }
@@ -144,7 +139,7 @@ pub async fn run_node(
                     .unwrap()
                     .handle_message(now, from, correlation_id, message)
             }
-            Some(Some(Event::Closed { conn, peer })) => {
+            Wake::Event(Event::Closed { conn, peer }) => {
                 if !node.conns.lock().unwrap().is_current(conn) {
                     continue;
                 }

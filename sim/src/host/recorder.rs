@@ -6,7 +6,7 @@ use crate::history::{ConsumeOp, History, Outcome, SendOp};
 use ksim_model::observe::Observation;
 use ksim_model::{BrokerId, LeaderEpoch, TopicPartition};
 use std::collections::BTreeMap;
-use std::fmt::Debug;
+use std::fmt::{Debug, Write};
 use std::sync::{Arc, Mutex};
 
 /// FNV-1a, 64 bit: stable across Rust versions and processes, unlike std's hashers.
@@ -32,6 +32,16 @@ impl TraceHash {
     }
 }
 
+/// Feeds formatted text straight into the trace hash.
+struct HashWriter<'a>(&'a mut TraceHash);
+
+impl std::fmt::Write for HashWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub struct Recorder {
     pub history: History,
@@ -51,10 +61,10 @@ pub type SharedRecorder = Arc<Mutex<Recorder>>;
 impl Recorder {
     /// Every event enters the trace as one line: the time and its debug form.
     pub fn trace_event(&mut self, now_ms: u64, event: &dyn Debug) {
-        let line = format!("{now_ms} {event:?}\n");
-        self.trace.write(line.as_bytes());
+        // Hash the formatted line as it is produced: no string is built unless a trace subscriber wants it.
+        writeln!(HashWriter(&mut self.trace), "{now_ms} {event:?}").expect("hashing cannot fail");
         self.events += 1;
-        tracing::debug!(target: "ksim::trace", "{}", line.trim_end());
+        tracing::debug!(target: "ksim::trace", "{now_ms} {event:?}");
     }
 
     pub fn observe(&mut self, now_ms: u64, observation: Observation) {
