@@ -4,6 +4,7 @@
 //! messages and timer expiries, and every step returns [`Output`]s for the host (the `sim` crate) to carry out.
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod consumer;
 pub mod controller;
