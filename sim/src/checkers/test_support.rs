@@ -15,6 +15,7 @@ pub fn ok_send(value: u64, tp: &TopicPartition, offset: Offset) -> SendOp {
         value,
         tp: Some(tp.clone()),
         acknowledged_by_cluster: true,
+        idempotent: false,
         invoke_ms: 10,
         complete_ms: Some(100 + offset as u64),
         outcome: Some(Outcome::Ok),

@@ -75,6 +75,8 @@ impl ProducerClient {
             value,
             tp: None,
             acknowledged_by_cluster: self.acks != Acks::None,
+            // Idempotence is not modelled yet (issue 3): every producer runs as enable.idempotence=false.
+            idempotent: false,
             invoke_ms: now_ms,
             complete_ms: None,
             outcome: None,
