@@ -23,6 +23,12 @@ pub enum ErrorCode {
     INVALID_UPDATE_VERSION,
     INELIGIBLE_REPLICA,
     BROKER_NOT_AVAILABLE,
+    /// An idempotent producer's batch does not follow its last sequence number (a gap, or a new epoch not at 0).
+    OUT_OF_ORDER_SEQUENCE_NUMBER,
+    /// The producer's epoch is older than the one the broker knows: a newer incarnation took over.
+    INVALID_PRODUCER_EPOCH,
+    /// The broker has no state for this producer id, yet the batch does not start its sequence.
+    UNKNOWN_PRODUCER_ID,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }

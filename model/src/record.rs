@@ -1,4 +1,5 @@
-//! Records and record batches as Kafka stores them: a batch has a base offset and the leader epoch that wrote it.
+//! Records and record batches as Kafka stores them: a batch has a base offset, the leader epoch that wrote it and,
+//! from an idempotent producer, that producer's id, epoch and the batch's first sequence number.
 
 use crate::ids::{LeaderEpoch, Offset};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,33 @@ pub struct RecordBatch {
     /// The leader epoch of the leader that appended this batch (`partitionLeaderEpoch` in Kafka).
     pub partition_leader_epoch: LeaderEpoch,
     pub records: Arc<[Record]>,
+    /// The idempotent producer that wrote the batch (Kafka's batch header fields); None for a plain producer.
+    pub producer: Option<BatchProducer>,
+}
+
+/// The producer fields of a batch header: who wrote it and where it falls in that producer's sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The sequence number of the batch's first record; each record takes the next (wrapping after i32::MAX).
+    pub base_sequence: i32,
+}
+
+impl BatchProducer {
+    /// The sequence number of a batch's last record, for `count` records.
+    pub fn last_sequence(&self, count: usize) -> i32 {
+        increment_sequence(self.base_sequence, count as i32 - 1)
+    }
+}
+
+/// Kafka's `DefaultRecordBatch.incrementSequence`: sequences wrap to 0 after i32::MAX.
+pub fn increment_sequence(sequence: i32, increment: i32) -> i32 {
+    if sequence > i32::MAX - increment {
+        increment - (i32::MAX - sequence) - 1
+    } else {
+        sequence + increment
+    }
 }
 
 impl RecordBatch {

@@ -7,7 +7,7 @@ use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition, NO_LEADER, UNDEF
 use crate::log::Log;
 use crate::observe::Observation;
 use crate::protocol::LeaderAndIsrPartitionState;
-use crate::record::{Record, RecordBatch};
+use crate::record::{BatchProducer, Record, RecordBatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -170,12 +170,18 @@ impl Partition {
         }
     }
 
-    pub fn append_as_leader(&mut self, records: Arc<[Record]>, now_ms: u64) -> Offset {
+    pub fn append_as_leader(
+        &mut self,
+        records: Arc<[Record]>,
+        producer: Option<BatchProducer>,
+        now_ms: u64,
+    ) -> Offset {
         let base_offset = self.log_end_offset();
         let batch = RecordBatch {
             base_offset,
             partition_leader_epoch: self.leader_epoch,
             records,
+            producer,
         };
         self.log.append(batch, now_ms);
         base_offset

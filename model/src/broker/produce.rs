@@ -4,6 +4,7 @@ use super::purgatory::{DelayedProduce, PendingPartition};
 use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::NodeId;
+use crate::log::producer_state::SequenceCheck;
 use crate::protocol::{
     Message, ProducePartition, ProducePartitionResponse, ProduceRequest, ProduceResponse,
 };
@@ -84,7 +85,24 @@ impl Broker {
             return pending;
         }
         let count = p.records.len() as i64;
-        pending.base_offset = partition.append_as_leader(p.records, now_ms);
+        if let Some(producer) = &p.producer {
+            match partition.log.producers.check(producer, p.records.len()) {
+                Err(error) => {
+                    pending.result = Some(error);
+                    return pending;
+                }
+                Ok(SequenceCheck::Duplicate(original)) => {
+                    // A retry of a batch this log holds: answer with its offsets once they are as replicated as
+                    // the request's acks ask, and append nothing.
+                    pending.base_offset = original.first_offset;
+                    pending.required_offset = original.last_offset + 1;
+                    pending.leader_epoch = partition.leader_epoch;
+                    return pending;
+                }
+                Ok(SequenceCheck::Append) => {}
+            }
+        }
+        pending.base_offset = partition.append_as_leader(p.records, p.producer, now_ms);
         pending.required_offset = pending.base_offset + count;
         pending.leader_epoch = partition.leader_epoch;
         let flush_every = self.config.log_flush_interval_messages;

@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::log::Log;
 use crate::protocol::*;
-use crate::record::{Record, RecordBatch};
+use crate::record::{BatchProducer, Record, RecordBatch};
 
 fn tp() -> TopicPartition {
     TopicPartition::new("t", 0)
@@ -91,6 +91,7 @@ fn produce(b: &mut Broker, now: u64, acks: i16, values: &[u64]) -> Vec<Output> {
         partitions: vec![ProducePartition {
             topic_partition: tp(),
             records: records(values),
+            producer: None,
         }],
     };
     b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
@@ -245,6 +246,7 @@ fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
                 base_offset: base,
                 partition_leader_epoch: epoch,
                 records: records(values),
+                producer: None,
             },
             0,
         );
@@ -340,4 +342,92 @@ fn a_leader_outside_its_isr_fails_the_online_invariant() {
     let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
     b.partitions.get_mut(&tp()).unwrap().isr = vec![2];
     b.assert_invariants();
+}
+
+fn idempotent_produce(
+    b: &mut Broker,
+    now: u64,
+    values: &[u64],
+    epoch: i16,
+    seq: i32,
+) -> Vec<Output> {
+    let req = ProduceRequest {
+        acks: 1,
+        timeout_ms: 1000,
+        partitions: vec![ProducePartition {
+            topic_partition: tp(),
+            records: records(values),
+            producer: Some(BatchProducer {
+                producer_id: 42,
+                producer_epoch: epoch,
+                base_sequence: seq,
+            }),
+        }],
+    };
+    b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
+}
+
+#[test]
+fn an_idempotent_retry_gets_the_original_offset_and_appends_nothing() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1]));
+    let first = idempotent_produce(&mut b, 1, &[10, 11], 0, 0);
+    assert_eq!(produce_errors(&first), vec![(ErrorCode::NONE, 0)]);
+    produce(&mut b, 2, 1, &[99]);
+    let retry = idempotent_produce(&mut b, 3, &[10, 11], 0, 0);
+    assert_eq!(produce_errors(&retry), vec![(ErrorCode::NONE, 0)]);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 3, "no second copy");
+    let next = idempotent_produce(&mut b, 4, &[12], 0, 2);
+    assert_eq!(produce_errors(&next), vec![(ErrorCode::NONE, 3)]);
+}
+
+#[test]
+fn an_idempotent_gap_or_stale_epoch_is_refused() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1]));
+    idempotent_produce(&mut b, 1, &[10], 3, 0);
+    assert_eq!(
+        produce_errors(&idempotent_produce(&mut b, 2, &[12], 3, 2)),
+        vec![(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, -1)]
+    );
+    assert_eq!(
+        produce_errors(&idempotent_produce(&mut b, 3, &[11], 2, 1)),
+        vec![(ErrorCode::INVALID_PRODUCER_EPOCH, -1)]
+    );
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 1);
+}
+
+#[test]
+fn producer_state_follows_the_data_to_a_follower_that_becomes_leader() {
+    // The follower's log holds the producer's batch as replicated from the old leader (every append, leader's or
+    // follower's, goes through `Log::append`, which keeps the producer state).
+    let mut log = Log::default();
+    log.append(
+        RecordBatch {
+            base_offset: 0,
+            partition_leader_epoch: 0,
+            records: records(&[10, 11]),
+            producer: Some(BatchProducer {
+                producer_id: 42,
+                producer_epoch: 0,
+                base_sequence: 0,
+            }),
+        },
+        0,
+    );
+    let disk = Disk {
+        logs: [(tp(), log)].into(),
+        hw_checkpoint: [(tp(), 2)].into(),
+    };
+    // It restarts (recovery rebuilds the state from the log), leads epoch 1, and sees the retry for what it is.
+    let mut b = broker(2, disk, 1, state(2, 1, &[2]));
+    assert_eq!(
+        produce_errors(&idempotent_produce(&mut b, 1, &[10, 11], 0, 0)),
+        vec![(ErrorCode::NONE, 0)]
+    );
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 2);
+    // Once truncation removes the batch, the broker no longer knows the producer past sequence 0.
+    b.partitions.get_mut(&tp()).unwrap().truncate_to(2, 0);
+    assert_eq!(
+        produce_errors(&idempotent_produce(&mut b, 2, &[12], 0, 2)),
+        vec![(ErrorCode::UNKNOWN_PRODUCER_ID, -1)]
+    );
 }

@@ -219,6 +219,7 @@ mod tests {
             base_offset,
             partition_leader_epoch: epoch,
             records,
+            producer: None,
         }
     }
 

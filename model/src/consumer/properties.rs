@@ -221,6 +221,7 @@ fn fetch_answer(p: &FetchPartition, seed: u8) -> FetchPartitionResponse {
         base_offset,
         partition_leader_epoch: i32::from(seed / 64),
         records,
+        producer: None,
     });
     answer
 }

@@ -24,6 +24,7 @@ fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch
         base_offset,
         partition_leader_epoch: epoch,
         records,
+        producer: None,
     }
 }
 

@@ -180,6 +180,7 @@ mod tests {
             base_offset: base,
             partition_leader_epoch: epoch,
             records: records.into(),
+            producer: None,
         }
     }
 

@@ -2,9 +2,11 @@
 
 mod epoch_cache;
 mod log_file;
+pub mod producer_state;
 
 pub use epoch_cache::{EpochEntry, LeaderEpochCache};
 pub use log_file::LogFile;
+pub use producer_state::ProducerStateManager;
 
 use crate::ids::{LeaderEpoch, Offset};
 use crate::record::RecordBatch;
@@ -16,6 +18,9 @@ pub struct Log {
     pub file: LogFile,
     /// Written to `leader-epoch-checkpoint` with fsync on every change, so it is as durable as it is current.
     pub epochs: LeaderEpochCache,
+    /// Idempotent producers' sequence state, derived from the batches (rebuilt on truncation and recovery).
+    #[serde(skip)]
+    pub producers: ProducerStateManager,
 }
 
 impl Log {
@@ -31,13 +36,21 @@ impl Log {
     pub fn append(&mut self, batch: RecordBatch, now_ms: u64) {
         self.epochs
             .assign(batch.partition_leader_epoch, batch.base_offset);
+        self.producers.update(&batch);
         self.file.append(batch, now_ms);
     }
 
     /// Removes every record at or above `offset` and the epochs that start there.
     pub fn truncate_to(&mut self, offset: Offset) -> Vec<(Offset, u64)> {
         self.epochs.truncate_from_end(offset);
-        self.file.truncate_to(offset)
+        let removed = self.file.truncate_to(offset);
+        self.rebuild_producer_state();
+        removed
+    }
+
+    /// Kafka reloads producer state from its snapshot and the log after truncation or an unclean restart.
+    fn rebuild_producer_state(&mut self) {
+        self.producers = ProducerStateManager::from_batches(self.file.batches());
     }
 
     /// Kafka's `endOffsetForEpoch`: the largest epoch <= `epoch` and where it ends in this log.
@@ -49,5 +62,6 @@ impl Log {
     pub fn recover(&mut self) {
         let leo = self.log_end_offset();
         self.epochs.truncate_from_end(leo);
+        self.rebuild_producer_state();
     }
 }

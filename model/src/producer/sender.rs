@@ -321,5 +321,6 @@ fn produce_partition(batch: &Batch) -> ProducePartition {
     ProducePartition {
         topic_partition: batch.tp.clone(),
         records: Arc::from(batch.records.as_slice()),
+        producer: None,
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{Offset, TopicPartition};
-use crate::record::Record;
+use crate::record::{BatchProducer, Record};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ pub struct ProduceRequest {
 pub struct ProducePartition {
     pub topic_partition: TopicPartition,
     pub records: Arc<[Record]>,
+    /// The batch header's producer id, epoch and base sequence; None from a producer without idempotence.
+    pub producer: Option<BatchProducer>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,0 +1,254 @@
+//! Idempotent producers' state per partition (Kafka's `ProducerStateManager`): for each producer id its epoch and
+//! the last five batches it wrote, enough to answer a retried batch with its original offsets and to refuse a gap.
+//!
+//! The state is derived from the log: every append updates it, on the leader and on followers alike (so it moves
+//! with the data on fail-over), and truncation or recovery rebuild it from the batches that remain. Kafka keeps
+//! snapshots to avoid the full rebuild; the rebuilt state is the same.
+
+use crate::error::ErrorCode;
+use crate::ids::Offset;
+use crate::record::{increment_sequence, BatchProducer, RecordBatch};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many batches per producer a broker remembers for duplicate detection (Kafka's `NUM_BATCHES_TO_RETAIN`):
+/// why `max.in.flight.requests.per.connection` may be at most 5 with idempotence.
+pub const BATCHES_TO_RETAIN: usize = 5;
+
+/// One appended batch of a producer, as the state remembers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchMetadata {
+    pub first_sequence: i32,
+    pub last_sequence: i32,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ProducerEntry {
+    epoch: i16,
+    batches: VecDeque<BatchMetadata>,
+}
+
+/// What the leader decides for an incoming batch from an idempotent producer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceCheck {
+    /// Append it.
+    Append,
+    /// A retry of a batch already in the log: answer with where it is, append nothing.
+    Duplicate(BatchMetadata),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerStateManager {
+    producers: BTreeMap<i64, ProducerEntry>,
+}
+
+impl ProducerStateManager {
+    /// The state the batches of a log imply.
+    pub fn from_batches<'a>(batches: impl IntoIterator<Item = &'a RecordBatch>) -> Self {
+        let mut state = ProducerStateManager::default();
+        for batch in batches {
+            state.update(batch);
+        }
+        state
+    }
+
+    /// Kafka's `ProducerAppendInfo.checkProducerEpoch` and `checkSequence`, then the duplicate lookup, for a batch
+    /// of `count` records the leader is asked to append.
+    pub fn check(&self, p: &BatchProducer, count: usize) -> Result<SequenceCheck, ErrorCode> {
+        let Some(entry) = self.producers.get(&p.producer_id) else {
+            // A new producer starts at sequence 0. Anything else means the broker lost this producer's state
+            // (its batches were truncated away or never replicated here): the client must reset.
+            return if p.base_sequence == 0 {
+                Ok(SequenceCheck::Append)
+            } else {
+                Err(ErrorCode::UNKNOWN_PRODUCER_ID)
+            };
+        };
+        if p.producer_epoch < entry.epoch {
+            return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
+        }
+        if p.producer_epoch > entry.epoch {
+            // A bumped epoch restarts the sequence.
+            return if p.base_sequence == 0 {
+                Ok(SequenceCheck::Append)
+            } else {
+                Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+            };
+        }
+        let last_sequence = p.last_sequence(count);
+        if let Some(original) = entry
+            .batches
+            .iter()
+            .find(|b| b.first_sequence == p.base_sequence && b.last_sequence == last_sequence)
+        {
+            return Ok(SequenceCheck::Duplicate(*original));
+        }
+        let expected = entry
+            .batches
+            .back()
+            .map_or(0, |b| increment_sequence(b.last_sequence, 1));
+        if p.base_sequence == expected {
+            Ok(SequenceCheck::Append)
+        } else {
+            Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+        }
+    }
+
+    /// Records an appended batch (leader or follower).
+    pub fn update(&mut self, batch: &RecordBatch) {
+        let Some(p) = batch.producer else {
+            return;
+        };
+        let entry = self
+            .producers
+            .entry(p.producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch: p.producer_epoch,
+                batches: VecDeque::new(),
+            });
+        if p.producer_epoch != entry.epoch {
+            entry.epoch = p.producer_epoch;
+            entry.batches.clear();
+        }
+        entry.batches.push_back(BatchMetadata {
+            first_sequence: p.base_sequence,
+            last_sequence: p.last_sequence(batch.records.len()),
+            first_offset: batch.base_offset,
+            last_offset: batch.last_offset(),
+        });
+        if entry.batches.len() > BATCHES_TO_RETAIN {
+            entry.batches.pop_front();
+        }
+    }
+
+    /// The epoch the state holds for `producer_id`, if it knows the producer.
+    pub fn epoch_of(&self, producer_id: i64) -> Option<i16> {
+        self.producers.get(&producer_id).map(|e| e.epoch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    fn batch(base_offset: Offset, pid: i64, epoch: i16, seq: i32, n: usize) -> RecordBatch {
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                key: None,
+                value: base_offset as u64 + i as u64,
+                timestamp_ms: 0,
+            })
+            .collect();
+        RecordBatch {
+            base_offset,
+            partition_leader_epoch: 0,
+            records: records.into(),
+            producer: Some(BatchProducer {
+                producer_id: pid,
+                producer_epoch: epoch,
+                base_sequence: seq,
+            }),
+        }
+    }
+
+    fn header(pid: i64, epoch: i16, seq: i32) -> BatchProducer {
+        batch(0, pid, epoch, seq, 1).producer.unwrap()
+    }
+
+    #[test]
+    fn a_new_producer_starts_at_zero_and_then_continues_in_sequence() {
+        let mut s = ProducerStateManager::default();
+        assert_eq!(s.check(&header(7, 0, 0), 3), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 4), 1),
+            Err(ErrorCode::UNKNOWN_PRODUCER_ID)
+        );
+        s.update(&batch(10, 7, 0, 0, 3));
+        assert_eq!(s.check(&header(7, 0, 3), 2), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 4), 2),
+            Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+            "a gap"
+        );
+    }
+
+    #[test]
+    fn a_retried_batch_is_answered_with_its_original_offsets() {
+        let mut s = ProducerStateManager::default();
+        s.update(&batch(10, 7, 0, 0, 3));
+        s.update(&batch(20, 7, 0, 3, 2));
+        assert_eq!(
+            s.check(&header(7, 0, 0), 3),
+            Ok(SequenceCheck::Duplicate(BatchMetadata {
+                first_sequence: 0,
+                last_sequence: 2,
+                first_offset: 10,
+                last_offset: 12,
+            }))
+        );
+    }
+
+    #[test]
+    fn only_the_last_five_batches_are_remembered() {
+        let mut s = ProducerStateManager::default();
+        for i in 0..6 {
+            s.update(&batch(i * 10, 7, 0, i as i32, 1));
+        }
+        assert_eq!(
+            s.check(&header(7, 0, 0), 1),
+            Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+            "too old to be recognised"
+        );
+        assert!(matches!(
+            s.check(&header(7, 0, 1), 1),
+            Ok(SequenceCheck::Duplicate(_))
+        ));
+    }
+
+    #[test]
+    fn an_older_epoch_is_fenced_and_a_newer_one_restarts_the_sequence() {
+        let mut s = ProducerStateManager::default();
+        s.update(&batch(0, 7, 3, 0, 5));
+        assert_eq!(
+            s.check(&header(7, 2, 5), 1),
+            Err(ErrorCode::INVALID_PRODUCER_EPOCH)
+        );
+        assert_eq!(
+            s.check(&header(7, 4, 5), 1),
+            Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+        );
+        assert_eq!(s.check(&header(7, 4, 0), 1), Ok(SequenceCheck::Append));
+        s.update(&batch(5, 7, 4, 0, 1));
+        assert_eq!(s.epoch_of(7), Some(4));
+    }
+
+    #[test]
+    fn sequences_wrap_after_i32_max() {
+        let mut s = ProducerStateManager::default();
+        s.update(&batch(0, 7, 0, i32::MAX - 1, 2));
+        assert_eq!(s.check(&header(7, 0, 0), 1), Ok(SequenceCheck::Append));
+        assert_eq!(header(7, 0, i32::MAX).last_sequence(3), 1);
+    }
+
+    #[test]
+    fn rebuilding_from_the_log_gives_the_same_state() {
+        let batches = vec![
+            batch(0, 7, 0, 0, 2),
+            batch(2, 8, 1, 0, 1),
+            batch(3, 7, 0, 2, 4),
+        ];
+        let mut live = ProducerStateManager::default();
+        for b in &batches {
+            live.update(b);
+        }
+        assert_eq!(ProducerStateManager::from_batches(&batches), live);
+        // Truncating the last batch away forgets it: its retry is no longer a duplicate.
+        let truncated = ProducerStateManager::from_batches(&batches[..2]);
+        assert_eq!(
+            truncated.check(&header(7, 0, 2), 4),
+            Ok(SequenceCheck::Append)
+        );
+    }
+}
