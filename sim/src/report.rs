@@ -26,6 +26,10 @@ pub struct Stats {
     pub isr_changes: usize,
     pub truncated_records: usize,
     pub faults: usize,
+    /// Extra copies of records in the final logs (retries appended twice), flagged or not.
+    pub duplicates: usize,
+    /// Pairs of one producer's records to one partition that sit in the final log against send order.
+    pub reorders: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -60,6 +64,8 @@ pub fn stats(run: &RunOutput) -> Stats {
         info: count(Some(Outcome::Info)),
         pending: count(None),
         faults: run.schedule.len(),
+        duplicates: crate::checkers::duplicate::count(h),
+        reorders: crate::checkers::reorder::count(h),
         ..Stats::default()
     };
     stats.polled_records = h
@@ -113,7 +119,8 @@ pub fn to_text(r: &RunReport) -> String {
     let s = &r.stats;
     let _ = writeln!(
         t,
-        "simulated {:.1}s, {} events; sends {} (ok {}, fail {}, info {}, pending {}); polled {} records",
+        "simulated {:.1}s, {} events; sends {} (ok {}, fail {}, info {}, pending {}); polled {} records; \
+         duplicates {}, reorders {}",
         s.simulated_ms as f64 / 1000.0,
         s.events,
         s.sends,
@@ -121,7 +128,9 @@ pub fn to_text(r: &RunReport) -> String {
         s.failed,
         s.info,
         s.pending,
-        s.polled_records
+        s.polled_records,
+        s.duplicates,
+        s.reorders
     );
     let _ = writeln!(
         t,

@@ -9,11 +9,13 @@ use std::fmt;
 mod check_all_tests;
 pub mod committed_lost;
 pub mod divergence;
+pub mod duplicate;
 pub mod final_state;
 pub mod hw_regression;
 pub mod lost_write;
 pub mod nonmonotonic_poll;
 pub mod poll_skip;
+pub mod reorder;
 mod support;
 #[cfg(test)]
 mod test_support;
@@ -25,13 +27,15 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 7] = [
+pub const CHECKERS: [(ViolationKind, Checker); 9] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
     (ViolationKind::CommittedLost, committed_lost::check),
     (ViolationKind::NonmonotonicPoll, nonmonotonic_poll::check),
     (ViolationKind::PollSkip, poll_skip::check),
+    (ViolationKind::Duplicate, duplicate::check),
+    (ViolationKind::Reorder, reorder::check),
     (ViolationKind::NoConvergence, final_state::check),
 ];
 
@@ -66,6 +70,12 @@ pub enum ViolationKind {
     NonmonotonicPoll,
     #[serde(rename = "poll-skip")]
     PollSkip,
+    /// An idempotent producer's record is in the final log more than once.
+    #[serde(rename = "duplicate")]
+    Duplicate,
+    /// An idempotent producer's records sit in a partition out of the order it sent them.
+    #[serde(rename = "reorder")]
+    Reorder,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -75,13 +85,15 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 8] = [
+    pub const ALL: [ViolationKind; 10] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
         ViolationKind::CommittedLost,
         ViolationKind::NonmonotonicPoll,
         ViolationKind::PollSkip,
+        ViolationKind::Duplicate,
+        ViolationKind::Reorder,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -94,6 +106,8 @@ impl ViolationKind {
             ViolationKind::CommittedLost => "committed-lost",
             ViolationKind::NonmonotonicPoll => "nonmonotonic-poll",
             ViolationKind::PollSkip => "poll-skip",
+            ViolationKind::Duplicate => "duplicate",
+            ViolationKind::Reorder => "reorder",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }
