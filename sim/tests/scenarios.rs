@@ -3,6 +3,7 @@
 //! (`ksim sweep`); these seeds are the part small enough for CI.
 
 use ksim::checkers::ViolationKind;
+use ksim::host::run_seed;
 use ksim::scenario::load;
 use ksim::sweep::{run_all, summarize};
 use std::path::Path;
@@ -57,4 +58,33 @@ fn unclean_election_loses_writes_and_diverges() {
     let kinds: Vec<ViolationKind> = found.iter().map(|(k, _)| *k).collect();
     assert!(kinds.contains(&ViolationKind::LostWrite), "{found:?}");
     assert!(kinds.contains(&ViolationKind::Divergence), "{found:?}");
+}
+
+/// Seeds that once failed a safe configuration, each for a reason the model fixed: kept so the fix stays.
+#[test]
+fn fixed_failures_stay_fixed() {
+    // A LeaderAndIsr lost on a dead connection left a partition leaderless: the controller now resends.
+    let path = format!(
+        "{}/../scenarios/unclean-election-disabled.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scenario = load(Path::new(&path)).unwrap();
+    assert_eq!(run_seed(&scenario, 26).violations, vec![]);
+}
+
+#[test]
+fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged_writes() {
+    let path = format!(
+        "{}/../scenarios/acks-all-min-insync-2.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut scenario = load(Path::new(&path)).unwrap();
+    assert!(run_seed(&scenario, 0).violations.is_empty(), "KIP-966 on");
+    scenario.broker.eligible_leader_replicas_version = 0;
+    let kinds: Vec<ViolationKind> = run_seed(&scenario, 0)
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect();
+    assert!(kinds.contains(&ViolationKind::LostWrite), "{kinds:?}");
 }

@@ -47,7 +47,7 @@ impl Broker {
         for fp in partitions {
             let lag_max = self.config.replica_lag_time_max_ms;
             let me = self.id;
-            let strict = self.strict_min_isr(&fp.topic_partition);
+            let min_isr = self.min_insync_replicas(&fp.topic_partition);
             let Some(p) = self.partitions.get_mut(&fp.topic_partition) else {
                 continue;
             };
@@ -58,7 +58,7 @@ impl Broker {
                 continue;
             }
             p.record_follower_fetch(follower, fp.fetch_offset, now_ms);
-            let hw = p.maybe_advance_leader_hw(me, strict);
+            let hw = p.maybe_advance_leader_hw(me, min_isr);
             let expand =
                 p.pending_isr().is_none() && !p.replicas_to_add(now_ms, lag_max).is_empty();
             self.observe_opt(hw);

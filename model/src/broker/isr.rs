@@ -67,7 +67,7 @@ impl Broker {
             return;
         }
         let me = self.id;
-        let strict = self.strict_min_isr(&resp.topic_partition);
+        let min_isr = self.min_insync_replicas(&resp.topic_partition);
         let Some(p) = self.partitions.get_mut(&resp.topic_partition) else {
             return;
         };
@@ -84,7 +84,7 @@ impl Broker {
             isr: resp.isr,
             partition_epoch: resp.partition_epoch,
         };
-        let hw = p.maybe_advance_leader_hw(me, strict);
+        let hw = p.maybe_advance_leader_hw(me, min_isr);
         self.observe(observation);
         self.observe_opt(hw);
         self.try_complete_produces(now_ms);

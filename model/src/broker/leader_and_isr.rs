@@ -66,12 +66,12 @@ impl Broker {
             self.observe(observation);
             if state.leader == me {
                 // A leader whose ISR is itself can expose what it has right away.
-                let strict = self.strict_min_isr(&state.topic_partition);
+                let min_isr = self.min_insync_replicas(&state.topic_partition);
                 let hw = self
                     .partitions
                     .get_mut(&state.topic_partition)
                     .unwrap()
-                    .maybe_advance_leader_hw(me, strict);
+                    .maybe_advance_leader_hw(me, min_isr);
                 self.observe_opt(hw);
             }
             // Waiting produces of an epoch this broker no longer leads get NOT_LEADER_OR_FOLLOWER now.

@@ -220,17 +220,15 @@ impl Broker {
         }
     }
 
-    /// The ISR size below which the HW must not advance (KIP-966), when Eligible Leader Replicas are on.
-    fn strict_min_isr(&self, tp: &TopicPartition) -> Option<usize> {
-        self.config
-            .elr_enabled()
-            .then(|| self.min_insync_replicas(tp))
-    }
-
+    /// The effective `min.insync.replicas` (Kafka 3.7+, KAFKA-15583): the config capped at the partition's
+    /// replica count. Below it acks=all is refused and the HW stays put (the "strict min ISR" rule).
     fn min_insync_replicas(&self, tp: &TopicPartition) -> usize {
-        self.topics
+        let configured = self
+            .topics
             .get(&tp.topic)
-            .map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas)
+            .map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas);
+        let replicas = self.partitions.get(tp).map_or(0, |p| p.replicas.len());
+        configured.min(replicas.max(1))
     }
 
     fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) {

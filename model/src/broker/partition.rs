@@ -244,17 +244,14 @@ impl Partition {
     }
 
     /// The leader's HW: the smallest LEO over the maximal ISR; it never goes back (Kafka's maybeIncrementLeaderHW).
-    /// `strict_min_isr` is KIP-966's rule: with Eligible Leader Replicas on, the HW stays put while the ISR is
-    /// smaller than `min.insync.replicas`, so every replica that left the ISR on the way down holds the HW.
-    pub fn maybe_advance_leader_hw(
-        &mut self,
-        me: BrokerId,
-        strict_min_isr: Option<usize>,
-    ) -> Option<Observation> {
+    /// Kafka 3.7's "strict min ISR" rule (KAFKA-15583): the HW stays put while the ISR is smaller than the
+    /// effective `min_isr`, so every replica that left the ISR on the way down holds the HW (what makes KIP-966's
+    /// eligible leaders safe).
+    pub fn maybe_advance_leader_hw(&mut self, me: BrokerId, min_isr: usize) -> Option<Observation> {
         let Role::Leader(state) = &self.role else {
             return None;
         };
-        if strict_min_isr.is_some_and(|min| self.isr.len() < min) {
+        if self.isr.len() < min_isr {
             return None;
         }
         let mut min_leo = self.log_end_offset();

@@ -58,7 +58,6 @@ impl Broker {
         p: ProducePartition,
     ) -> PendingPartition {
         let min_isr = self.min_insync_replicas(&p.topic_partition);
-        let strict_min_isr = self.strict_min_isr(&p.topic_partition);
         let mut pending = PendingPartition {
             tp: p.topic_partition.clone(),
             base_offset: -1,
@@ -110,7 +109,7 @@ impl Broker {
             partition.log.file.flush();
         }
         // A single-member ISR advances the HW on append.
-        let hw = partition.maybe_advance_leader_hw(self.id, strict_min_isr);
+        let hw = partition.maybe_advance_leader_hw(self.id, min_isr);
         self.observe_opt(hw);
         pending
     }

@@ -180,7 +180,7 @@ fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
 }
 
 #[test]
-fn the_hw_stays_put_while_the_isr_is_below_min_isr_with_elr_kip_966() {
+fn the_hw_stays_put_while_the_isr_is_below_min_isr_kafka_15583() {
     let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
     assert_eq!(
         produce_errors(&produce(&mut b, 1, 1, &[10])),
@@ -191,13 +191,20 @@ fn the_hw_stays_put_while_the_isr_is_below_min_isr_with_elr_kip_966() {
         0,
         "strict min ISR: not exposed"
     );
-    // With the feature off (pre-4.1), a lone leader commits on its own.
-    let config = BrokerConfig {
-        eligible_leader_replicas_version: 0,
-        ..BrokerConfig::default()
+}
+
+#[test]
+fn min_insync_replicas_is_capped_at_the_replica_count() {
+    // A single-replica partition with min.insync.replicas=2 still takes acks=all and commits (Kafka 3.7+).
+    let single = LeaderAndIsrPartitionState {
+        replicas: vec![1],
+        ..state(1, 0, &[1])
     };
-    let mut b = started_with(config, 1, Disk::default(), 2, state(1, 0, &[1])).0;
-    produce(&mut b, 1, 1, &[10]);
+    let mut b = broker(1, Disk::default(), 2, single);
+    assert_eq!(
+        produce_errors(&produce(&mut b, 1, -1, &[10])),
+        vec![(ErrorCode::NONE, 0)]
+    );
     assert_eq!(b.partitions[&tp()].high_watermark, 1);
 }
 

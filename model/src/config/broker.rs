@@ -29,8 +29,8 @@ pub struct BrokerConfig {
     /// Linux `vm.dirty_expire_centisecs`: dirty pages older than this are written back by the kernel.
     pub vm_dirty_expire_centisecs: u64,
     /// The `eligible.leader.replicas.version` feature (KIP-966 part 1, on by default for new clusters since Kafka
-    /// 4.1): 1 keeps Eligible Leader Replicas and the strict min-ISR high-watermark rule; 0 is the older election
-    /// that can make a replica which lost its unflushed tail the leader (the last-replica-standing loss).
+    /// 4.1): 1 keeps Eligible Leader Replicas; 0 is Kafka 3.7 to 4.0's election (the strict min-ISR HW rule, but
+    /// no ELR), which can make a replica that lost its unflushed tail the leader (the last-replica-standing loss).
     pub eligible_leader_replicas_version: u8,
 }
 

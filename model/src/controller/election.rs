@@ -113,6 +113,8 @@ fn choose_leader(
 ) -> ElectionOutcome {
     p.leader_epoch += 1;
     p.partition_epoch += 1;
+    // Kafka clears the last known leader with any election; it is set again when the partition next goes offline.
+    let last_known_leader = std::mem::replace(&mut p.last_known_leader, NO_LEADER);
     let first_live = |set: &[BrokerId]| {
         p.replicas
             .iter()
@@ -132,12 +134,8 @@ fn choose_leader(
     // Kafka 4's balanced recovery: with no ISR and no ELR left (every eligible replica restarted uncleanly), the
     // last leader may lead again. It may have lost its unflushed tail, so this counts as an unclean election.
     let nobody_eligible = isr.is_empty() && p.elr.is_empty();
-    if policy.elr
-        && nobody_eligible
-        && p.last_known_leader != NO_LEADER
-        && live(p.last_known_leader)
-    {
-        p.leader = p.last_known_leader;
+    if policy.elr && nobody_eligible && last_known_leader != NO_LEADER && live(last_known_leader) {
+        p.leader = last_known_leader;
         p.isr = vec![p.leader];
         return ElectionOutcome::Elected { unclean: true };
     }
@@ -150,6 +148,7 @@ fn choose_leader(
         }
     }
     p.leader = NO_LEADER;
+    p.last_known_leader = last_known_leader;
     ElectionOutcome::Offline
 }
 

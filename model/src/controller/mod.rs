@@ -5,6 +5,8 @@
 
 mod election;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use election::{
     elect_on_broker_failure, elect_on_broker_startup, set_isr, ElectionOutcome, ElectionPolicy,
@@ -243,7 +245,7 @@ impl Controller {
         let mut changed = Vec::new();
         let mut observations = Vec::new();
         for (tp, p) in self.state.partitions.iter_mut() {
-            let policy = policy_for(&self.topics, &self.config, tp);
+            let policy = policy_for(&self.topics, &self.config, tp, p.replicas.len());
             let Some(outcome) = rule(p, &is_live, policy) else {
                 continue;
             };
@@ -285,8 +287,8 @@ impl Controller {
         let error = self.validate_alter(&req);
         let tp = req.topic_partition.clone();
         if error == ErrorCode::NONE {
-            let policy = policy_for(&self.topics, &self.config, &tp);
             let p = self.state.partitions.get_mut(&tp).unwrap();
+            let policy = policy_for(&self.topics, &self.config, &tp, p.replicas.len());
             set_isr(p, req.new_isr.clone(), policy);
             p.partition_epoch += 1;
         }
@@ -421,18 +423,22 @@ impl Controller {
     }
 }
 
-/// The election policy of `tp`: its topic's configs (falling back to the broker defaults) and the ELR feature.
+/// The election policy of `tp`: its topic's configs (falling back to the broker defaults), with
+/// `min.insync.replicas` capped at its `replicas` count as Kafka's controller does, and the ELR feature.
 fn policy_for(
     topics: &BTreeMap<Arc<str>, TopicConfig>,
     config: &BrokerConfig,
     tp: &TopicPartition,
+    replicas: usize,
 ) -> ElectionPolicy {
     let topic = topics.get(&tp.topic);
     ElectionPolicy {
         unclean: topic.map_or(config.unclean_leader_election_enable, |t| {
             t.unclean_leader_election_enable
         }),
-        min_isr: topic.map_or(config.min_insync_replicas, |t| t.min_insync_replicas),
+        min_isr: topic
+            .map_or(config.min_insync_replicas, |t| t.min_insync_replicas)
+            .min(replicas.max(1)),
         elr: config.elr_enabled(),
     }
 }

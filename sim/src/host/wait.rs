@@ -67,8 +67,12 @@ impl<T> Future for Next<'_, T> {
             .0
             .is_none_or(|at| at > deadline || at <= self.clock.now_ms())
         {
+            // The sleep is dropped at once: madsim keeps its timer and wakes this task at the deadline anyway
+            // (madsim 0.2.34 never cancels a timer; the version is pinned in sim/Cargo.toml for this).
             let wait = Duration::from_millis(deadline - self.clock.now_ms());
-            let _ = pin!(madsim::time::sleep(wait)).poll(cx);
+            if pin!(madsim::time::sleep(wait)).poll(cx).is_ready() {
+                return Poll::Ready(Wake::Deadline);
+            }
             self.armed.0 = Some(deadline);
         }
         Poll::Pending
