@@ -70,6 +70,9 @@ fn fixed_failures_stay_fixed() {
     );
     let scenario = load(Path::new(&path)).unwrap();
     assert_eq!(run_seed(&scenario, 26).violations, vec![]);
+    // A last known leader kept from an older outage was elected over the real one and diverged: Kafka clears it
+    // on every election, and so does the controller now.
+    assert_eq!(run_seed(&scenario, 425).violations, vec![]);
 }
 
 #[test]
