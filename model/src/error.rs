@@ -29,6 +29,8 @@ pub enum ErrorCode {
     INVALID_PRODUCER_EPOCH,
     /// The broker has no state for this producer id, yet the batch does not start its sequence.
     UNKNOWN_PRODUCER_ID,
+    /// The broker cannot hand out producer ids yet (it has not registered with the controller).
+    COORDINATOR_LOAD_IN_PROGRESS,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }
@@ -48,6 +50,7 @@ impl ErrorCode {
                 | ErrorCode::FENCED_LEADER_EPOCH
                 | ErrorCode::UNKNOWN_LEADER_EPOCH
                 | ErrorCode::BROKER_NOT_AVAILABLE
+                | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
         )
     }
 

@@ -47,6 +47,19 @@ pub struct RunReport {
     pub reproduce: String,
 }
 
+/// The kinds a run showed: its violations, and the duplicates and reorders it only counted (a producer without
+/// idempotence is allowed them, and a scenario may still promise to show them).
+pub fn kinds_seen(r: &RunReport) -> BTreeSet<ViolationKind> {
+    let mut kinds: BTreeSet<ViolationKind> = r.violations.iter().map(|v| v.kind).collect();
+    if r.stats.duplicates > 0 {
+        kinds.insert(ViolationKind::Duplicate);
+    }
+    if r.stats.reorders > 0 {
+        kinds.insert(ViolationKind::Reorder);
+    }
+    kinds
+}
+
 /// The command that reruns exactly this seed.
 pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
     format!("cargo run --release -p ksim -- run {scenario_path} --seed {seed}")

@@ -5,7 +5,7 @@ use crate::host::run_seed;
 use crate::report::{self, RunReport};
 use crate::scenario::Scenario;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -15,6 +15,8 @@ pub struct SweepSummary {
     pub seeds: u64,
     /// For each violation kind, how many seeds showed it.
     pub seeds_with: BTreeMap<ViolationKind, u64>,
+    /// Duplicates and reorders of producers without idempotence: counted, not violations; seeds that had any.
+    pub seeds_counting: BTreeMap<ViolationKind, u64>,
     /// Seeds with a violation the scenario does not allow, with the command that reproduces each.
     pub failing: Vec<(u64, String)>,
     /// Kinds the scenario expects a sweep to find that no seed showed.
@@ -53,12 +55,16 @@ pub fn run_all(
 
 pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
     let mut seeds_with: BTreeMap<ViolationKind, u64> = BTreeMap::new();
+    let mut seeds_counting: BTreeMap<ViolationKind, u64> = BTreeMap::new();
     for r in reports {
-        let mut kinds: Vec<ViolationKind> = r.violations.iter().map(|v| v.kind).collect();
-        kinds.sort();
-        kinds.dedup();
-        for k in kinds {
-            *seeds_with.entry(k).or_default() += 1;
+        let flagged: BTreeSet<ViolationKind> = r.violations.iter().map(|v| v.kind).collect();
+        for k in report::kinds_seen(r) {
+            let tally = if flagged.contains(&k) {
+                &mut seeds_with
+            } else {
+                &mut seeds_counting
+            };
+            *tally.entry(k).or_default() += 1;
         }
     }
     let failing: Vec<(u64, String)> = reports
@@ -71,13 +77,14 @@ pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
         .find
         .iter()
         .copied()
-        .filter(|k| !seeds_with.contains_key(k))
+        .filter(|k| !seeds_with.contains_key(k) && !seeds_counting.contains_key(k))
         .collect();
     SweepSummary {
         scenario: scenario.name.clone(),
         seeds: reports.len() as u64,
         ok: failing.is_empty() && not_found.is_empty(),
         seeds_with,
+        seeds_counting,
         failing,
         not_found,
     }
@@ -91,6 +98,11 @@ pub fn to_text(s: &SweepSummary) -> String {
     }
     for (kind, n) in &s.seeds_with {
         t.push_str(&format!("  {kind}: {n} seeds\n"));
+    }
+    for (kind, n) in &s.seeds_counting {
+        t.push_str(&format!(
+            "  {kind} (counted, producers without idempotence): {n} seeds\n"
+        ));
     }
     for (seed, command) in &s.failing {
         t.push_str(&format!("FAILED seed {seed}: {command}\n"));

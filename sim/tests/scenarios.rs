@@ -10,9 +10,15 @@ use std::path::Path;
 
 const PINNED_SEEDS: (u64, u64) = (0, 12);
 
-/// Runs the pinned seeds of `name` and returns which kinds appeared in how many seeds, after checking that every
-/// seed stayed within what the scenario allows and that every kind it promises to find was found.
+/// Runs the pinned seeds of `name` and returns which violation kinds appeared in how many seeds, after checking
+/// that every seed stayed within what the scenario allows and that every kind it promises to find was found.
 fn holds(name: &str) -> Vec<(ViolationKind, u64)> {
+    holds_counting(name).0
+}
+
+/// The same, with the duplicates and reorders that were only counted (producers without idempotence).
+#[allow(clippy::type_complexity)]
+fn holds_counting(name: &str) -> (Vec<(ViolationKind, u64)>, Vec<(ViolationKind, u64)>) {
     let path = format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     let scenario = load(Path::new(&path)).expect("scenario loads");
     let reports = run_all(&scenario, &path, PINNED_SEEDS, 2, &|| {});
@@ -27,7 +33,10 @@ fn holds(name: &str) -> Vec<(ViolationKind, u64)> {
         "{name}: promised kinds never found: {:?}",
         summary.not_found
     );
-    summary.seeds_with.into_iter().collect()
+    (
+        summary.seeds_with.into_iter().collect(),
+        summary.seeds_counting.into_iter().collect(),
+    )
 }
 
 #[test]
@@ -38,6 +47,24 @@ fn acks_all_min_insync_2_loses_nothing() {
 #[test]
 fn unclean_election_disabled_loses_nothing() {
     assert_eq!(holds("unclean-election-disabled"), vec![]);
+}
+
+#[test]
+fn an_idempotent_producer_neither_duplicates_nor_reorders() {
+    assert_eq!(
+        holds_counting("idempotent-leader-failover"),
+        (vec![], vec![])
+    );
+}
+
+#[test]
+fn without_idempotence_retries_duplicate_and_reorder() {
+    let (flagged, counted) = holds_counting("non-idempotent-retries");
+    assert_eq!(flagged, vec![], "counted, not flagged");
+    assert_eq!(
+        counted,
+        vec![(ViolationKind::Duplicate, 12), (ViolationKind::Reorder, 12)]
+    );
 }
 
 #[test]

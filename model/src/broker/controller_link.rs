@@ -110,6 +110,8 @@ impl Broker {
         self.controller.next_send_ms = now_ms + self.config.broker_heartbeat_interval_ms;
         if resp.error == ErrorCode::NONE {
             self.controller.broker_epoch = Some(resp.broker_epoch);
+            // A new broker epoch is a fresh range of producer ids.
+            self.next_producer_id = 0;
             // Replay what was sent to this registration before we knew it; older ones get STALE_BROKER_EPOCH.
             for (from, correlation_id, request) in std::mem::take(&mut self.controller.deferred) {
                 self.handle_leader_and_isr(now_ms, from, correlation_id, request);

@@ -7,6 +7,7 @@ mod isr;
 mod leader_and_isr;
 mod partition;
 mod produce;
+mod producer_ids;
 mod purgatory;
 mod replica_fetcher;
 
@@ -41,6 +42,8 @@ pub struct Broker {
     next_isr_check_ms: u64,
     next_writeback_ms: u64,
     next_flush_ms: Option<u64>,
+    /// The next producer id to hand out within this registration's range (see `producer_ids`).
+    next_producer_id: i64,
     out: Vec<Output>,
 }
 
@@ -78,6 +81,7 @@ impl Broker {
             next_isr_check_ms: now_ms + config.replica_lag_time_max_ms / 2,
             next_writeback_ms: now_ms + WRITEBACK_INTERVAL_MS,
             next_flush_ms: config.log_flush_interval_ms.map(|ms| now_ms + ms),
+            next_producer_id: 0,
             config,
             out: Vec::new(),
         };
@@ -142,6 +146,9 @@ impl Broker {
             }
             Message::BrokerHeartbeatResponse(resp) => {
                 self.handle_heartbeat_response(now_ms, correlation_id, resp)
+            }
+            Message::InitProducerIdRequest(req) => {
+                self.handle_init_producer_id(from, correlation_id, req)
             }
             other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
         }

@@ -1,4 +1,4 @@
-//! Producer settings by Kafka's names, with Kafka 4's defaults (idempotence aside: see the README).
+//! Producer settings by Kafka's names, with Kafka 4's defaults.
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,9 @@ pub struct ProducerConfig {
     pub batch_size: usize,
     /// `metadata.max.age.ms`
     pub metadata_max_age_ms: u64,
+    /// `enable.idempotence`: true by default since Kafka 3.0; it needs acks=all, retries > 0 and at most 5
+    /// requests in flight (scenario loading applies Kafka's rules for when it silently turns off).
+    pub enable_idempotence: bool,
 }
 
 impl Default for ProducerConfig {
@@ -58,6 +61,7 @@ impl Default for ProducerConfig {
             linger_ms: 5,
             batch_size: 16_384,
             metadata_max_age_ms: 300_000,
+            enable_idempotence: true,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! passed since it was created, or, for a retried batch, when `retry.backoff.ms` has passed since it failed.
 
 use crate::ids::TopicPartition;
-use crate::record::Record;
+use crate::record::{BatchProducer, Record};
 use std::collections::{BTreeMap, VecDeque};
 
 /// What a record adds to a batch besides its key and its 8 value bytes: Kafka's per-record framing (length,
@@ -35,10 +35,14 @@ pub struct Batch {
     /// An attempt ended in a way that may have left the records in the log (a timeout, a lost connection, an
     /// error the broker gives after appending).
     pub maybe_written: bool,
+    /// With idempotence: the producer id, epoch and base sequence it goes out with (see `idempotence`).
+    pub sequence: Option<BatchProducer>,
+    /// Creation order within the producer: the order its records were sent in, which retries must keep.
+    pub order: u64,
 }
 
 impl Batch {
-    fn new(tp: TopicPartition, now_ms: u64) -> Self {
+    fn new(tp: TopicPartition, now_ms: u64, order: u64) -> Self {
         Batch {
             tp,
             records: Vec::new(),
@@ -48,6 +52,8 @@ impl Batch {
             retries_done: 0,
             closed: false,
             maybe_written: false,
+            sequence: None,
+            order,
         }
     }
 
@@ -100,6 +106,7 @@ pub struct Timing {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     queues: BTreeMap<TopicPartition, VecDeque<Batch>>,
+    batches_created: u64,
 }
 
 impl Accumulator {
@@ -114,7 +121,8 @@ impl Accumulator {
             if let Some(last) = queue.back_mut() {
                 last.closed = true;
             }
-            queue.push_back(Batch::new(tp.clone(), now_ms));
+            self.batches_created += 1;
+            queue.push_back(Batch::new(tp.clone(), now_ms, self.batches_created));
         }
         let batch = queue.back_mut().expect("a batch to append to");
         batch.records.push(record);
@@ -170,13 +178,25 @@ impl Accumulator {
         Some(batch)
     }
 
-    /// Kafka's `reenqueue`: a failed batch goes back to the head of its queue (so retries may reorder batches
-    /// of one partition, as Kafka without idempotence does).
+    /// Kafka's `reenqueue`: a failed batch goes back to the head of its queue, so without idempotence retries may
+    /// reorder batches of one partition. A batch with a sequence goes back in send order among the others (Kafka's
+    /// `insertInSequenceOrder`).
     pub fn reenqueue(&mut self, batch: Batch) {
-        self.queues
-            .entry(batch.tp.clone())
-            .or_default()
-            .push_front(batch);
+        let queue = self.queues.entry(batch.tp.clone()).or_default();
+        let at = if batch.sequence.is_some() {
+            queue
+                .iter()
+                .position(|b| b.order > batch.order)
+                .unwrap_or(queue.len())
+        } else {
+            0
+        };
+        queue.insert(at, batch);
+    }
+
+    /// The batch a drain of `tp` would take.
+    pub fn head(&self, tp: &TopicPartition) -> Option<&Batch> {
+        self.queues.get(tp)?.front()
     }
 
     /// Removes and returns every batch whose delivery timeout has passed.

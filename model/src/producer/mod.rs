@@ -1,4 +1,5 @@
-//! Kafka's producer client (without idempotence) as a pure state machine: partitioner, accumulator and sender.
+//! Kafka's producer client as a pure state machine: partitioner, accumulator, sender, and the idempotent
+//! producer's sequence bookkeeping (`enable.idempotence`, on by default as in Kafka).
 //!
 //! It follows `KafkaProducer`, `RecordAccumulator`, `Sender` and `NetworkClient`: a send is partitioned and
 //! appended to a batch; batches go to partition leaders, one Produce per broker carrying at most one batch per
@@ -25,6 +26,7 @@
 //!   produce responses), `max.request.size`, `buffer.memory`, or KIP-580's exponential retry backoff.
 
 mod accumulator;
+mod idempotence;
 mod metadata;
 pub mod partitioner;
 #[cfg(test)]
@@ -41,6 +43,7 @@ use crate::output::Output;
 use crate::protocol::Message;
 use crate::record::Record;
 use accumulator::{record_size, Accumulator};
+use idempotence::Idempotence;
 use metadata::Metadata;
 use partitioner::{partition_for_key, Candidates, SplitMix64, StickyPartitioner};
 use requests::{InFlightRequests, Pending};
@@ -96,6 +99,8 @@ pub struct Producer {
     /// Partitions with a batch in flight while `max.in.flight.requests.per.connection` is 1 (Kafka's
     /// `guaranteeMessageOrder`): they send nothing more until it is answered.
     muted: BTreeSet<TopicPartition>,
+    /// Producer id, epoch and sequences when `enable.idempotence` is on.
+    idempotence: Idempotence,
     /// Records sent and not yet completed.
     pending: usize,
     events: Vec<ProducerEvent>,
@@ -119,6 +124,7 @@ impl Producer {
             rng: SplitMix64::new(partitioner_seed),
             held: Vec::new(),
             muted: BTreeSet::new(),
+            idempotence: Idempotence::default(),
             pending: 0,
             events: Vec::new(),
             out: Vec::new(),
@@ -177,6 +183,9 @@ impl Producer {
                 (Pending::Produce(batches), Message::ProduceResponse(response)) => {
                     self.handle_produce_response(now_ms, batches, &response)
                 }
+                (Pending::InitProducerId, Message::InitProducerIdResponse(response)) => {
+                    self.handle_init_producer_id_response(now_ms, response)
+                }
                 (pending, _) => self.fail_request(
                     now_ms,
                     request.broker,
@@ -213,6 +222,7 @@ impl Producer {
             .min();
         let held = self.held.iter().map(|h| h.send_ms + MAX_BLOCK_MS).min();
         [
+            self.init_producer_id_due_ms(),
             metadata,
             waiting,
             in_flight,
@@ -239,6 +249,10 @@ impl Producer {
         self.expire_requests(now_ms);
         self.expire_batches(now_ms);
         self.expire_held(now_ms);
+        if self.config.enable_idempotence {
+            self.idempotence.maybe_bump();
+            self.maybe_send_init_producer_id(now_ms);
+        }
         self.send_produce_requests(now_ms);
         self.maybe_send_metadata(now_ms);
         std::mem::take(&mut self.out)

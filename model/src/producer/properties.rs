@@ -253,6 +253,7 @@ fn config(acks: u8, retries: u8, max_in_flight: u8, linger_ms: u8) -> ProducerCo
         batch_size: 100,
         request_timeout_ms: 2_000,
         delivery_timeout_ms: 10_000,
+        enable_idempotence: false,
         ..ProducerConfig::default()
     }
 }

@@ -5,6 +5,7 @@ use super::accumulator::Batch;
 #[derive(Debug)]
 pub enum Pending {
     Metadata,
+    InitProducerId,
     /// The batches the request carries, one per partition. A batch leaves early if its delivery timeout passes.
     Produce(Vec<Batch>),
 }
@@ -17,10 +18,14 @@ impl InFlightRequests {
         self.any(None, |p| matches!(p, Pending::Metadata))
     }
 
+    pub fn init_producer_id_in_flight(&self) -> bool {
+        self.any(None, |p| matches!(p, Pending::InitProducerId))
+    }
+
     pub fn batches(&self) -> impl Iterator<Item = &Batch> {
         self.pending().flat_map(|p| match p {
             Pending::Produce(batches) => batches.as_slice(),
-            Pending::Metadata => &[],
+            Pending::Metadata | Pending::InitProducerId => &[],
         })
     }
 

@@ -2,6 +2,7 @@
 //! handles answers, retries, timeouts and lost connections, and keeps metadata fresh.
 
 use super::accumulator::{Batch, Timing};
+use super::idempotence::ErrorVerdict;
 use super::requests::Pending;
 use super::{Producer, SendResult};
 use crate::config::Acks;
@@ -9,8 +10,8 @@ use crate::error::ErrorCode;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::output::Output;
 use crate::protocol::{
-    Message, MetadataRequest, ProducePartition, ProducePartitionResponse, ProduceRequest,
-    ProduceResponse,
+    InitProducerIdRequest, InitProducerIdResponse, Message, MetadataRequest, ProducePartition,
+    ProducePartitionResponse, ProduceRequest, ProduceResponse, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -43,9 +44,18 @@ impl Producer {
         self.requests.count(broker) < limit
     }
 
-    /// The leader `tp`'s queue would go to now, if it has one and room for another request.
+    /// The leader `tp`'s queue would go to now, if it has one and room for another request, and (with
+    /// idempotence) the head batch may go out in sequence order.
     fn sendable_leader(&self, tp: &TopicPartition) -> Option<BrokerId> {
         if self.muted.contains(tp) {
+            return None;
+        }
+        if self.config.enable_idempotence
+            && self
+                .accumulator
+                .head(tp)
+                .is_some_and(|head| !self.idempotence.can_drain(head))
+        {
             return None;
         }
         self.metadata.leader(tp).filter(|b| self.can_send_to(*b))
@@ -110,10 +120,15 @@ impl Producer {
             .cloned()
             .collect();
         let backoff_ms = self.config.retry_backoff_ms;
-        let batches: Vec<Batch> = tps
+        let mut batches: Vec<Batch> = tps
             .iter()
             .filter_map(|tp| self.accumulator.drain(tp, now_ms, backoff_ms))
             .collect();
+        if self.config.enable_idempotence {
+            for batch in &mut batches {
+                self.idempotence.on_drain(batch);
+            }
+        }
         if batches.is_empty() {
             return false;
         }
@@ -179,6 +194,7 @@ impl Producer {
             .collect();
         for batch in batches {
             self.muted.remove(&batch.tp);
+            self.left_request(&batch);
             match answers.get(&batch.tp) {
                 Some(answer) if answer.error == ErrorCode::NONE => {
                     assert!(
@@ -186,6 +202,7 @@ impl Producer {
                         "{} acknowledged at offset -1",
                         batch.tp
                     );
+                    self.idempotence.acknowledged(&batch);
                     self.complete_ok(batch, Some(answer.base_offset));
                 }
                 Some(answer) => self.handle_batch_error(now_ms, batch, answer.error),
@@ -203,7 +220,10 @@ impl Producer {
         if invalidates_metadata(error) {
             self.metadata.request_update();
         }
-        if self.can_retry(&batch, error, now_ms) {
+        let retriable = error.is_retriable()
+            || (self.config.enable_idempotence
+                && self.idempotence.on_error(&batch, error) == ErrorVerdict::Retry);
+        if retriable && self.can_retry(&batch, now_ms) {
             batch.reenqueued(now_ms);
             self.accumulator.reenqueue(batch);
         } else {
@@ -212,10 +232,17 @@ impl Producer {
         }
     }
 
-    /// Kafka's `canRetry`: a retriable error, retries left, and the delivery timeout not yet reached.
-    fn can_retry(&self, batch: &Batch, error: ErrorCode, now_ms: u64) -> bool {
+    /// Kafka's `canRetry` limits: retries left, and the delivery timeout not yet reached.
+    fn can_retry(&self, batch: &Batch, now_ms: u64) -> bool {
         let deadline_ms = batch.delivery_deadline_ms(self.config.delivery_timeout_ms);
-        error.is_retriable() && batch.retries_done < self.config.retries && now_ms < deadline_ms
+        batch.retries_done < self.config.retries && now_ms < deadline_ms
+    }
+
+    /// The batch is out of its request, answered or not.
+    fn left_request(&mut self, batch: &Batch) {
+        if self.config.enable_idempotence {
+            self.idempotence.left_request(&batch.tp);
+        }
     }
 
     /// Each record's offset is the batch's base offset plus its index; None (acks=0) reports -1.
@@ -231,6 +258,7 @@ impl Producer {
     }
 
     fn fail_batch(&mut self, batch: Batch, error: ErrorCode, maybe_written: bool) {
+        self.idempotence.failed(&batch);
         let result = SendResult::Failed {
             error,
             maybe_written,
@@ -258,9 +286,13 @@ impl Producer {
     ) {
         match pending {
             Pending::Metadata => self.metadata.failed_update(now_ms, broker),
+            Pending::InitProducerId => self
+                .idempotence
+                .init_failed(now_ms, self.config.retry_backoff_ms),
             Pending::Produce(batches) => {
                 for batch in batches {
                     self.muted.remove(&batch.tp);
+                    self.left_request(&batch);
                     self.handle_batch_error(now_ms, batch, error);
                 }
             }
@@ -285,6 +317,7 @@ impl Producer {
         }
         for batch in self.requests.expire_batches(now_ms, delivery_timeout_ms) {
             self.muted.remove(&batch.tp);
+            self.left_request(&batch);
             self.fail_batch(batch, ErrorCode::DELIVERY_TIMEOUT, true);
         }
     }
@@ -317,10 +350,60 @@ impl Producer {
     }
 }
 
+impl Producer {
+    /// When InitProducerId should next be asked, if the producer still needs an id.
+    pub(super) fn init_producer_id_due_ms(&self) -> Option<u64> {
+        if !self.config.enable_idempotence || self.requests.init_producer_id_in_flight() {
+            return None;
+        }
+        self.idempotence.init_not_before_ms()
+    }
+
+    /// Kafka's `Sender.maybeSendAndPollTransactionalRequest` for an idempotent producer: any broker hands out ids.
+    pub(super) fn maybe_send_init_producer_id(&mut self, now_ms: u64) {
+        if self.init_producer_id_due_ms().is_none() || !self.idempotence.wants_init(now_ms) {
+            return;
+        }
+        let limit = self.config.max_in_flight_requests_per_connection.max(1);
+        let requests = &self.requests;
+        let broker = self.metadata.next_broker(|b| requests.count(b) >= limit);
+        let deadline_ms = now_ms + self.config.request_timeout_ms;
+        let correlation_id = self
+            .requests
+            .register(broker, deadline_ms, Pending::InitProducerId);
+        let request = InitProducerIdRequest {
+            transactional_id: None,
+            // Kafka's default `transaction.timeout.ms`; the broker ignores it without a transactional id.
+            transaction_timeout_ms: 60_000,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: NO_PRODUCER_EPOCH,
+        };
+        self.push_send(
+            broker,
+            correlation_id,
+            Message::InitProducerIdRequest(request),
+        );
+    }
+
+    pub(super) fn handle_init_producer_id_response(
+        &mut self,
+        now_ms: u64,
+        response: InitProducerIdResponse,
+    ) {
+        if response.error == ErrorCode::NONE {
+            self.idempotence
+                .initialized(response.producer_id, response.producer_epoch);
+        } else {
+            self.idempotence
+                .init_failed(now_ms, self.config.retry_backoff_ms);
+        }
+    }
+}
+
 fn produce_partition(batch: &Batch) -> ProducePartition {
     ProducePartition {
         topic_partition: batch.tp.clone(),
         records: Arc::from(batch.records.as_slice()),
-        producer: None,
+        producer: batch.sequence,
     }
 }

@@ -14,6 +14,8 @@ fn config() -> ProducerConfig {
     ProducerConfig {
         linger_ms: 5,
         batch_size: 100,
+        // These transcripts are of the plain producer; idempotence has its own (idempotence tests).
+        enable_idempotence: false,
         ..ProducerConfig::default()
     }
 }
@@ -236,9 +238,17 @@ fn describe(message: &Message) -> String {
             format!("Metadata [{}]", leaders.join(", "))
         }
         Message::ProduceRequest(r) => {
-            let parts: Vec<String> = batches_of(r)
+            let parts: Vec<String> = r
+                .partitions
                 .iter()
-                .map(|(p, values)| format!("t-{p} {values:?}"))
+                .zip(batches_of(r))
+                .map(|(part, (p, values))| match part.producer {
+                    None => format!("t-{p} {values:?}"),
+                    Some(s) => format!(
+                        "t-{p} {values:?} id {} epoch {} seq {}",
+                        s.producer_id, s.producer_epoch, s.base_sequence
+                    ),
+                })
                 .collect();
             format!(
                 "Produce acks {} timeout {}ms [{}]",
@@ -255,6 +265,10 @@ fn describe(message: &Message) -> String {
                 .collect();
             format!("Produce [{}]", parts.join(", "))
         }
+        Message::InitProducerIdResponse(r) => format!(
+            "InitProducerId {} id {} epoch {}",
+            r.error, r.producer_id, r.producer_epoch
+        ),
         other => other.api_name().to_string(),
     }
 }
@@ -612,5 +626,115 @@ fn a_send_to_a_partition_not_in_metadata_yet_waits_for_it() {
     s.wait_until(101);
     s.answer(102, 2, metadata(&[(0, 2, 1), (1, 3, 1), (2, 1, 1)]));
     s.wait_until(110);
+    insta::assert_snapshot!(s.transcript);
+}
+
+/// The idempotent producer, as Kafka runs it by default.
+fn idempotent() -> ProducerConfig {
+    ProducerConfig {
+        enable_idempotence: true,
+        linger_ms: 0,
+        ..config()
+    }
+}
+
+fn producer_id(id: i64) -> Message {
+    Message::InitProducerIdResponse(InitProducerIdResponse {
+        error: ErrorCode::NONE,
+        producer_id: id,
+        producer_epoch: 0,
+    })
+}
+
+impl Script {
+    /// Every produce request as (correlation id, epoch, base sequence, values), one batch each.
+    fn sequenced(&self) -> Vec<(u64, i16, i32, Vec<u64>)> {
+        self.sent
+            .iter()
+            .filter_map(|(_, id, m)| match m {
+                Message::ProduceRequest(r) => {
+                    let p = &r.partitions[0];
+                    let seq = p.producer.expect("an idempotent batch");
+                    let values = p.records.iter().map(|r| r.value).collect();
+                    Some((*id, seq.producer_epoch, seq.base_sequence, values))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// (epoch, base sequence, values) of the produce requests from the `from`-th on.
+    fn numbers_from(&self, from: usize) -> Vec<(i16, i32, Vec<u64>)> {
+        self.sequenced()[from..]
+            .iter()
+            .map(|(_, epoch, seq, values)| (*epoch, *seq, values.clone()))
+            .collect()
+    }
+}
+
+#[test]
+fn an_idempotent_producer_gets_its_id_first_then_numbers_each_partitions_batches() {
+    let mut s = Script::new(idempotent());
+    // The id is asked of one broker while metadata is asked of the next.
+    s.send_to(0, 0, 100);
+    let first = s.sent.first().map(|(to, _, m)| (*to, m.api_name()));
+    assert_eq!(first, Some((NodeId::Broker(1), "InitProducerId")));
+    s.answer(1, 2, metadata(&[(0, 2, 1), (1, 3, 1)]));
+    assert!(s.produce_requests().is_empty(), "no batch before the id");
+    s.answer(2, 1, producer_id(77));
+    s.answer(3, 2, ok(0, 40));
+    s.send_to(4, 0, 101).send_to(4, 1, 102);
+    assert_eq!(
+        s.numbers_from(0),
+        vec![(0, 0, vec![100]), (0, 1, vec![101]), (0, 0, vec![102])],
+        "sequences count per partition"
+    );
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn retries_keep_their_sequence_and_go_out_in_order() {
+    let mut s = Script::new(idempotent());
+    s.send_to(0, 0, 100);
+    s.answer(1, 2, metadata(&[(0, 2, 1)]));
+    s.answer(2, 1, producer_id(77));
+    s.send_to(3, 0, 101);
+    let first = s.sequenced();
+    assert_eq!(first.len(), 2);
+    // The first fails on a leader change, so the second finds a gap at the broker.
+    s.answer_id(
+        4,
+        2,
+        first[0].0,
+        failed(0, ErrorCode::NOT_LEADER_OR_FOLLOWER),
+    );
+    s.answer_id(
+        5,
+        2,
+        first[1].0,
+        failed(0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+    );
+    s.wait_until(200);
+    // Only the first unresolved batch goes out again, with its number; the second waits behind it.
+    assert_eq!(s.numbers_from(2), vec![(0, 0, vec![100])]);
+    let retry = s.sequenced()[2].0;
+    s.answer_id(201, 2, retry, ok(0, 7));
+    s.wait_until(400);
+    assert_eq!(s.numbers_from(3), vec![(0, 1, vec![101])]);
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn unknown_producer_id_bumps_the_epoch_and_numbers_again_from_zero() {
+    let mut s = Script::new(idempotent());
+    s.send_to(0, 0, 100);
+    s.answer(1, 2, metadata(&[(0, 2, 1)]));
+    s.answer(2, 1, producer_id(77));
+    s.answer(3, 2, ok(0, 0));
+    s.send_to(4, 0, 101);
+    // The new leader lost this producer's state (its batches were truncated away).
+    s.answer(5, 2, failed(0, ErrorCode::UNKNOWN_PRODUCER_ID));
+    s.wait_until(200);
+    assert_eq!(s.numbers_from(2), vec![(1, 0, vec![101])]);
     insta::assert_snapshot!(s.transcript);
 }

@@ -3,6 +3,7 @@
 mod alter_partition;
 mod broker_heartbeat;
 mod fetch;
+mod init_producer_id;
 mod leader_and_isr;
 mod metadata;
 mod offsets_for_leader_epoch;
@@ -11,6 +12,7 @@ mod produce;
 pub use alter_partition::*;
 pub use broker_heartbeat::*;
 pub use fetch::*;
+pub use init_producer_id::*;
 pub use leader_and_isr::*;
 pub use metadata::*;
 pub use offsets_for_leader_epoch::*;
@@ -38,6 +40,8 @@ pub enum Message {
     BrokerRegistrationResponse(BrokerRegistrationResponse),
     BrokerHeartbeatRequest(BrokerHeartbeatRequest),
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    InitProducerIdRequest(InitProducerIdRequest),
+    InitProducerIdResponse(InitProducerIdResponse),
 }
 
 impl Message {
@@ -59,6 +63,9 @@ impl Message {
             }
             Message::BrokerHeartbeatRequest(_) | Message::BrokerHeartbeatResponse(_) => {
                 "BrokerHeartbeat"
+            }
+            Message::InitProducerIdRequest(_) | Message::InitProducerIdResponse(_) => {
+                "InitProducerId"
             }
         }
     }

@@ -24,8 +24,8 @@ pub struct SendOp {
     pub tp: Option<TopicPartition>,
     /// Whether the producer ran with acks=1/all, so an Ok means the cluster acknowledged the record.
     pub acknowledged_by_cluster: bool,
-    /// Whether the producer ran with `enable.idempotence=true`: then a duplicate or a reordering is a violation,
-    /// without it they are what Kafka's retries are known to cause.
+    /// Whether the producer ran with idempotence (`enable.idempotence`, on unless Kafka's rules turn it off): then
+    /// a duplicate or a reordering is a violation, without it they are what Kafka's retries are known to cause.
     pub idempotent: bool,
     pub invoke_ms: u64,
     pub complete_ms: Option<u64>,

@@ -310,5 +310,6 @@ fn is_response(message: &Message) -> bool {
             | Message::AlterPartitionResponse(_)
             | Message::BrokerRegistrationResponse(_)
             | Message::BrokerHeartbeatResponse(_)
+            | Message::InitProducerIdResponse(_)
     )
 }

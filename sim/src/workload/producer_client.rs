@@ -15,6 +15,7 @@ pub struct ProducerClient {
     id: u32,
     producer: Producer,
     acks: Acks,
+    idempotent: bool,
     topics: Vec<Arc<str>>,
     interval_ms: u64,
     keys: u32,
@@ -40,12 +41,14 @@ impl ProducerClient {
     ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let acks = config.acks;
+        let idempotent = config.enable_idempotence;
         let producer = Producer::new(id, config, bootstrap, rng.next_u64());
         let interval_ms = (1000 / records_per_second.max(1) as u64).max(1);
         ProducerClient {
             id,
             producer,
             acks,
+            idempotent,
             topics,
             interval_ms,
             keys,
@@ -75,8 +78,7 @@ impl ProducerClient {
             value,
             tp: None,
             acknowledged_by_cluster: self.acks != Acks::None,
-            // Idempotence is not modelled yet (issue 3): every producer runs as enable.idempotence=false.
-            idempotent: false,
+            idempotent: self.idempotent,
             invoke_ms: now_ms,
             complete_ms: None,
             outcome: None,

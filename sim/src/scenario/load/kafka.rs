@@ -20,7 +20,7 @@ pub(super) const BROKER_KEYS: [&str; 13] = [
     "eligible.leader.replicas.version",
 ];
 
-pub(super) const PRODUCER_KEYS: [&str; 9] = [
+pub(super) const PRODUCER_KEYS: [&str; 10] = [
     "acks",
     "retries",
     "retry.backoff.ms",
@@ -30,6 +30,7 @@ pub(super) const PRODUCER_KEYS: [&str; 9] = [
     "linger.ms",
     "batch.size",
     "metadata.max.age.ms",
+    "enable.idempotence",
 ];
 
 pub(super) const CONSUMER_KEYS: [&str; 5] = [
@@ -168,9 +169,42 @@ pub(super) fn producer(t: &Table) -> Res<ProducerConfig> {
         metadata_max_age_ms: t.or("metadata.max.age.ms", d.metadata_max_age_ms, |v| {
             v.int_in(0, LONG)
         })?,
+        // Resolved below, once the settings it depends on are known.
+        enable_idempotence: d.enable_idempotence,
     };
     config.delivery_timeout_ms = delivery_timeout(t, &config)?;
+    config.enable_idempotence = idempotence(t, &config)?;
     Ok(config)
+}
+
+/// Kafka's rule (3.2+): idempotence needs acks=all, retries > 0 and max.in.flight.requests.per.connection <= 5.
+/// Asked for explicitly with a conflicting setting, the producer refuses to start; left at its default, it quietly
+/// turns off.
+fn idempotence(t: &Table, c: &ProducerConfig) -> Res<bool> {
+    let conflict = if c.acks != Acks::All {
+        Some(("acks", "must be \"all\""))
+    } else if c.retries == 0 {
+        Some(("retries", "must be greater than 0"))
+    } else if c.max_in_flight_requests_per_connection > 5 {
+        Some(("max.in.flight.requests.per.connection", "must be at most 5"))
+    } else {
+        None
+    };
+    let Some(v) = t.get("enable.idempotence") else {
+        return Ok(conflict.is_none());
+    };
+    if !v.bool()? {
+        return Ok(false);
+    }
+    match conflict {
+        None => Ok(true),
+        Some((key, rule)) => {
+            let message = format!(
+                "producer.\"{key}\" {rule} when producer.\"enable.idempotence\" is true, as Kafka requires"
+            );
+            Err(t.blame(&[key, "enable.idempotence"], message))
+        }
+    }
 }
 
 /// `acks`: Kafka's strings "all", "-1", "1", "0", or the same as TOML integers.

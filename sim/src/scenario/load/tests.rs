@@ -243,6 +243,7 @@ fn full_expected() -> Scenario {
             linger_ms: 0,
             batch_size: 1_024,
             metadata_max_age_ms: 60_000,
+            enable_idempotence: false,
         },
         consumer: ConsumerConfig {
             fetch_max_wait_ms: 100,
@@ -890,4 +891,36 @@ fn error_messages_snapshot() {
     insta::with_settings!({ snapshot_path => "../snapshots" }, {
         insta::assert_snapshot!(messages.join("\n"));
     });
+}
+
+#[test]
+fn idempotence_is_on_by_default_and_off_quietly_where_kafka_turns_it_off() {
+    let idempotent = |extra: &str| {
+        parse(&with(extra), "t")
+            .unwrap()
+            .producer
+            .enable_idempotence
+    };
+    assert!(idempotent(""));
+    assert!(!idempotent("[producer]\nacks = \"1\"\n"));
+    assert!(!idempotent("[producer]\nretries = 0\n"));
+    assert!(!idempotent(
+        "[producer]\n\"max.in.flight.requests.per.connection\" = 6\n"
+    ));
+    assert!(!idempotent("[producer]\n\"enable.idempotence\" = false\n"));
+}
+
+#[test]
+fn idempotence_asked_for_with_a_conflicting_setting_is_refused() {
+    let text = with("[producer]\nacks = \"1\"\n\"enable.idempotence\" = true\n");
+    assert_error(&text, "acks = ", "producer.acks", "enable.idempotence");
+    let text = with(
+        "[producer]\n\"max.in.flight.requests.per.connection\" = 6\n\"enable.idempotence\" = true\n",
+    );
+    assert_error(
+        &text,
+        "max.in.flight",
+        "producer.\"max.in.flight.requests.per.connection\"",
+        "at most 5",
+    );
 }
