@@ -22,6 +22,24 @@ pub struct RecordBatch {
     pub records: Arc<[Record]>,
     /// The idempotent producer that wrote the batch (Kafka's batch header fields); None for a plain producer.
     pub producer: Option<BatchProducer>,
+    /// Kafka's `isTransactional` and `isControl` attributes.
+    pub attributes: BatchAttributes,
+}
+
+/// A batch's transaction attributes: written inside a transaction, or a transaction marker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchAttributes {
+    /// Part of a transaction: hidden from read_committed consumers until its commit marker.
+    pub transactional: bool,
+    /// A control batch: the one marker record a transaction coordinator writes to end a transaction here.
+    pub control: Option<ControlMarker>,
+}
+
+/// The control record of a marker batch (Kafka's `ControlRecordType` COMMIT / ABORT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlMarker {
+    Commit { coordinator_epoch: i32 },
+    Abort { coordinator_epoch: i32 },
 }
 
 /// The producer fields of a batch header: who wrote it and where it falls in that producer's sequence.
@@ -59,10 +77,16 @@ impl RecordBatch {
         self.next_offset() - 1
     }
 
-    /// Each record with its offset.
+    pub fn is_control(&self) -> bool {
+        self.attributes.control.is_some()
+    }
+
+    /// Each application record with its offset; a control batch's marker is not one (it only takes an offset).
     pub fn entries(&self) -> impl Iterator<Item = (Offset, &Record)> {
+        let count = if self.is_control() { 0 } else { usize::MAX };
         self.records
             .iter()
+            .take(count)
             .enumerate()
             .map(move |(i, r)| (self.base_offset + i as Offset, r))
     }

@@ -7,7 +7,7 @@ use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition, NO_LEADER, UNDEF
 use crate::log::Log;
 use crate::observe::Observation;
 use crate::protocol::LeaderAndIsrPartitionState;
-use crate::record::{BatchProducer, Record, RecordBatch};
+use crate::record::{BatchAttributes, BatchProducer, Record, RecordBatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -182,6 +182,7 @@ impl Partition {
             partition_leader_epoch: self.leader_epoch,
             records,
             producer,
+            attributes: BatchAttributes::default(),
         };
         self.log.append(batch, now_ms);
         base_offset

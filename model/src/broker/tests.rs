@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::log::Log;
 use crate::protocol::*;
-use crate::record::{BatchProducer, Record, RecordBatch};
+use crate::record::{BatchAttributes, BatchProducer, Record, RecordBatch};
 
 fn tp() -> TopicPartition {
     TopicPartition::new("t", 0)
@@ -92,6 +92,7 @@ fn produce(b: &mut Broker, now: u64, acks: i16, values: &[u64]) -> Vec<Output> {
             topic_partition: tp(),
             records: records(values),
             producer: None,
+            attributes: BatchAttributes::default(),
         }],
     };
     b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
@@ -254,6 +255,7 @@ fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
                 partition_leader_epoch: epoch,
                 records: records(values),
                 producer: None,
+                attributes: BatchAttributes::default(),
             },
             0,
         );
@@ -369,6 +371,7 @@ fn idempotent_produce(
                 producer_epoch: epoch,
                 base_sequence: seq,
             }),
+            attributes: BatchAttributes::default(),
         }],
     };
     b.handle_message(now, NodeId::Client(1), 9, Message::ProduceRequest(req))
@@ -417,6 +420,7 @@ fn producer_state_follows_the_data_to_a_follower_that_becomes_leader() {
                 producer_epoch: 0,
                 base_sequence: 0,
             }),
+            attributes: BatchAttributes::default(),
         },
         0,
     );

@@ -204,6 +204,7 @@ fn records_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::BatchAttributes;
     use crate::record::Record;
 
     fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch {
@@ -220,6 +221,7 @@ mod tests {
             partition_leader_epoch: epoch,
             records,
             producer: None,
+            attributes: BatchAttributes::default(),
         }
     }
 

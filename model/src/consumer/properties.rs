@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::ids::NO_LEADER;
 use crate::protocol::*;
-use crate::record::{Record, RecordBatch};
+use crate::record::{BatchAttributes, Record, RecordBatch};
 use proptest::prelude::*;
 
 const BROKERS: [BrokerId; 3] = [1, 2, 3];
@@ -222,6 +222,7 @@ fn fetch_answer(p: &FetchPartition, seed: u8) -> FetchPartitionResponse {
         partition_leader_epoch: i32::from(seed / 64),
         records,
         producer: None,
+        attributes: BatchAttributes::default(),
     });
     answer
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::ids::NO_LEADER;
 use crate::protocol::*;
-use crate::record::{Record, RecordBatch};
+use crate::record::{BatchAttributes, Record, RecordBatch};
 use std::fmt::Write;
 
 fn tp(partition: i32) -> TopicPartition {
@@ -25,6 +25,7 @@ fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch
         partition_leader_epoch: epoch,
         records,
         producer: None,
+        attributes: BatchAttributes::default(),
     }
 }
 

@@ -166,6 +166,7 @@ impl LogFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::BatchAttributes;
     use crate::record::Record;
 
     fn batch(base: Offset, n: usize, epoch: i32) -> RecordBatch {
@@ -181,6 +182,7 @@ mod tests {
             partition_leader_epoch: epoch,
             records: records.into(),
             producer: None,
+            attributes: BatchAttributes::default(),
         }
     }
 

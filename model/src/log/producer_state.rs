@@ -7,7 +7,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::Offset;
-use crate::record::{increment_sequence, BatchProducer, RecordBatch};
+use crate::record::{increment_sequence, BatchProducer, ControlMarker, RecordBatch};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How many batches per producer a broker remembers for duplicate detection (Kafka's `NUM_BATCHES_TO_RETAIN`):
@@ -27,6 +27,17 @@ pub struct BatchMetadata {
 struct ProducerEntry {
     epoch: i16,
     batches: VecDeque<BatchMetadata>,
+    /// The offset of this producer's open transaction's first batch here (Kafka's `currentTxnFirstOffset`).
+    txn_first_offset: Option<Offset>,
+}
+
+/// A transaction that ended with an abort marker here (Kafka's aborted-transaction index entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: Offset,
+    /// The offset of the abort marker.
+    pub last_offset: Offset,
 }
 
 /// What the leader decides for an incoming batch from an idempotent producer.
@@ -41,6 +52,8 @@ pub enum SequenceCheck {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProducerStateManager {
     producers: BTreeMap<i64, ProducerEntry>,
+    /// Aborted transactions, in the order their markers were written.
+    aborted: Vec<AbortedTxn>,
 }
 
 impl ProducerStateManager {
@@ -106,10 +119,27 @@ impl ProducerStateManager {
             .or_insert_with(|| ProducerEntry {
                 epoch: p.producer_epoch,
                 batches: VecDeque::new(),
+                txn_first_offset: None,
             });
         if p.producer_epoch != entry.epoch {
             entry.epoch = p.producer_epoch;
             entry.batches.clear();
+        }
+        if let Some(marker) = batch.attributes.control {
+            // A marker ends the producer's transaction on this partition; it carries no sequence.
+            if let Some(first_offset) = entry.txn_first_offset.take() {
+                if matches!(marker, ControlMarker::Abort { .. }) {
+                    self.aborted.push(AbortedTxn {
+                        producer_id: p.producer_id,
+                        first_offset,
+                        last_offset: batch.base_offset,
+                    });
+                }
+            }
+            return;
+        }
+        if batch.attributes.transactional && entry.txn_first_offset.is_none() {
+            entry.txn_first_offset = Some(batch.base_offset);
         }
         entry.batches.push_back(BatchMetadata {
             first_sequence: p.base_sequence,
@@ -122,6 +152,23 @@ impl ProducerStateManager {
         }
     }
 
+    /// The first offset of the earliest transaction still open here: the last stable offset cannot pass it.
+    pub fn first_unstable_offset(&self) -> Option<Offset> {
+        self.producers
+            .values()
+            .filter_map(|e| e.txn_first_offset)
+            .min()
+    }
+
+    /// The aborted transactions that have records in `from..until` (what a read_committed fetch must skip).
+    pub fn aborted_between(&self, from: Offset, until: Offset) -> Vec<AbortedTxn> {
+        self.aborted
+            .iter()
+            .filter(|a| a.last_offset >= from && a.first_offset < until)
+            .copied()
+            .collect()
+    }
+
     /// The epoch the state holds for `producer_id`, if it knows the producer.
     pub fn epoch_of(&self, producer_id: i64) -> Option<i16> {
         self.producers.get(&producer_id).map(|e| e.epoch)
@@ -131,6 +178,7 @@ impl ProducerStateManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::BatchAttributes;
     use crate::record::Record;
 
     fn batch(base_offset: Offset, pid: i64, epoch: i16, seq: i32, n: usize) -> RecordBatch {
@@ -150,6 +198,7 @@ mod tests {
                 producer_epoch: epoch,
                 base_sequence: seq,
             }),
+            attributes: BatchAttributes::default(),
         }
     }
 
@@ -250,5 +299,58 @@ mod tests {
             truncated.check(&header(7, 0, 2), 4),
             Ok(SequenceCheck::Append)
         );
+    }
+
+    fn transactional(base_offset: Offset, pid: i64, seq: i32, n: usize) -> RecordBatch {
+        let mut b = batch(base_offset, pid, 0, seq, n);
+        b.attributes.transactional = true;
+        b
+    }
+
+    fn marker(base_offset: Offset, pid: i64, marker: ControlMarker) -> RecordBatch {
+        let mut b = batch(base_offset, pid, 0, -1, 1);
+        b.attributes.control = Some(marker);
+        b
+    }
+
+    #[test]
+    fn open_transactions_hold_the_stable_offset_and_aborts_are_indexed() {
+        let mut s = ProducerStateManager::default();
+        s.update(&batch(0, 1, 0, 0, 2));
+        assert_eq!(s.first_unstable_offset(), None, "plain batches are stable");
+        s.update(&transactional(2, 7, 0, 2));
+        s.update(&transactional(4, 8, 0, 1));
+        s.update(&transactional(5, 7, 2, 1));
+        assert_eq!(s.first_unstable_offset(), Some(2));
+        s.update(&marker(
+            6,
+            7,
+            ControlMarker::Abort {
+                coordinator_epoch: 0,
+            },
+        ));
+        assert_eq!(
+            s.first_unstable_offset(),
+            Some(4),
+            "producer 8's stays open"
+        );
+        s.update(&marker(
+            7,
+            8,
+            ControlMarker::Commit {
+                coordinator_epoch: 0,
+            },
+        ));
+        assert_eq!(s.first_unstable_offset(), None);
+        let aborted = AbortedTxn {
+            producer_id: 7,
+            first_offset: 2,
+            last_offset: 6,
+        };
+        assert_eq!(s.aborted_between(0, 10), vec![aborted]);
+        assert_eq!(s.aborted_between(7, 10), vec![], "ended before 7");
+        assert_eq!(s.aborted_between(0, 2), vec![], "begins at 2");
+        // A marker takes no sequence: the producer's next batch follows its last data batch.
+        assert_eq!(s.check(&header(7, 0, 3), 1), Ok(SequenceCheck::Append));
     }
 }

@@ -13,6 +13,7 @@ use crate::protocol::{
     InitProducerIdRequest, InitProducerIdResponse, Message, MetadataRequest, ProducePartition,
     ProducePartitionResponse, ProduceRequest, ProduceResponse, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
+use crate::record::BatchAttributes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -405,5 +406,6 @@ fn produce_partition(batch: &Batch) -> ProducePartition {
         topic_partition: batch.tp.clone(),
         records: Arc::from(batch.records.as_slice()),
         producer: batch.sequence,
+        attributes: BatchAttributes::default(),
     }
 }

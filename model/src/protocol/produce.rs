@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{Offset, TopicPartition};
-use crate::record::{BatchProducer, Record};
+use crate::record::{BatchAttributes, BatchProducer, Record};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -21,6 +21,8 @@ pub struct ProducePartition {
     pub records: Arc<[Record]>,
     /// The batch header's producer id, epoch and base sequence; None from a producer without idempotence.
     pub producer: Option<BatchProducer>,
+    /// The batch header's attributes: transactional or not (clients never send control batches).
+    pub attributes: BatchAttributes,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
