@@ -100,6 +100,14 @@ fn fixed_failures_stay_fixed() {
     // A last known leader kept from an older outage was elected over the real one and diverged: Kafka clears it
     // on every election, and so does the controller now.
     assert_eq!(run_seed(&scenario, 425).violations, vec![]);
+    // A leader dropped its pending ISR expansion when the controller link broke and committed records the
+    // admitted follower lacked; that follower then led: acknowledged writes were lost. The proposal now stays.
+    let path = format!(
+        "{}/../scenarios/acks-all-min-insync-2.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let safe = load(Path::new(&path)).unwrap();
+    assert_eq!(run_seed(&safe, 785).violations, vec![]);
 }
 
 #[test]

@@ -93,8 +93,16 @@ impl Broker {
         }
         match self.controller.broker_epoch {
             None => self.register(now_ms),
-            Some(epoch) => self.heartbeat(now_ms, epoch),
+            Some(epoch) => {
+                self.heartbeat(now_ms, epoch);
+                self.resend_pending_isr();
+            }
         }
+    }
+
+    /// Whether an AlterPartition for `tp` is awaiting its answer.
+    pub(super) fn alter_in_flight(&self, tp: &TopicPartition) -> bool {
+        self.controller.alters.values().any(|t| t == tp)
     }
 
     pub(super) fn handle_registration_response(
@@ -142,6 +150,5 @@ impl Broker {
         self.controller.in_flight = None;
         self.controller.alters.clear();
         self.controller.next_send_ms = now_ms + self.config.broker_heartbeat_interval_ms;
-        self.clear_pending_isr();
     }
 }

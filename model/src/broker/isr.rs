@@ -71,11 +71,20 @@ impl Broker {
         let Some(p) = self.partitions.get_mut(&resp.topic_partition) else {
             return;
         };
-        p.set_pending_isr(None);
-        if resp.error != ErrorCode::NONE || resp.leader_epoch != p.leader_epoch || !p.is_leader() {
-            // INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, ...: the controller knows better; wait for LeaderAndIsr.
+        let newer_state = resp.leader_epoch == p.leader_epoch
+            && resp.partition_epoch > p.partition_epoch
+            && resp.isr.contains(&me);
+        if resp.error != ErrorCode::NONE && !newer_state {
+            // FENCED_LEADER_EPOCH, STALE_BROKER_EPOCH, ...: a LeaderAndIsr is on its way. Until then the proposal
+            // stays pending, so the HW keeps counting every replica the controller may have put in the ISR.
             return;
         }
+        if resp.leader_epoch != p.leader_epoch || !p.is_leader() {
+            return;
+        }
+        // Accepted, or (INVALID_UPDATE_VERSION) the controller already holds a newer ISR for this leader epoch,
+        // such as this very proposal, applied before a broken connection lost its answer: adopt it.
+        p.set_pending_isr(None);
         p.update_isr(resp.isr.clone(), resp.partition_epoch);
         let observation = Observation::IsrChanged {
             broker: me,
@@ -90,10 +99,17 @@ impl Broker {
         self.try_complete_produces(now_ms);
     }
 
-    /// The controller connection broke: proposals in flight are lost and will be made again.
-    pub(super) fn clear_pending_isr(&mut self) {
-        for p in self.partitions.values_mut() {
-            p.set_pending_isr(None);
+    /// Proposals whose answer a broken controller connection lost stay pending (the controller may have applied
+    /// them) and go again with the next heartbeat, as Kafka's AlterPartitionManager retries them.
+    pub(super) fn resend_pending_isr(&mut self) {
+        let pending: Vec<(TopicPartition, Vec<i32>)> = self
+            .partitions
+            .values()
+            .filter(|p| p.is_leader() && !self.alter_in_flight(&p.tp))
+            .filter_map(|p| p.pending_isr().map(|isr| (p.tp.clone(), isr.clone())))
+            .collect();
+        for (tp, isr) in pending {
+            self.propose_isr(&tp, isr);
         }
     }
 }

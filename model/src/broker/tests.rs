@@ -435,10 +435,70 @@ fn producer_state_follows_the_data_to_a_follower_that_becomes_leader() {
         vec![(ErrorCode::NONE, 0)]
     );
     assert_eq!(b.partitions[&tp()].log_end_offset(), 2);
-    // Once truncation removes the batch, the broker no longer knows the producer past sequence 0.
+    // Once truncation removes the batch, the broker forgets the producer and takes what comes (Kafka 2.8+).
     b.partitions.get_mut(&tp()).unwrap().truncate_to(2, 0);
     assert_eq!(
         produce_errors(&idempotent_produce(&mut b, 2, &[12], 0, 2)),
-        vec![(ErrorCode::UNKNOWN_PRODUCER_ID, -1)]
+        vec![(ErrorCode::NONE, 0)]
     );
+}
+
+/// The AlterPartition requests in `out`, as the ISRs they propose.
+fn proposals(out: &[Output]) -> Vec<Vec<BrokerId>> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message: Message::AlterPartitionRequest(r),
+                ..
+            } => Some(r.new_isr.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_pending_isr_expansion_survives_a_broken_controller_link() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    produce(&mut b, 1, 1, &[10, 11]);
+    follower_fetch(&mut b, 2, 2, 0, 2);
+    let out = follower_fetch(&mut b, 3, 3, 0, 2);
+    assert_eq!(proposals(&out), vec![vec![1, 2, 3]], "3 caught up");
+    // The answer is lost with the connection; the controller may well have applied it, so 3 still counts.
+    b.on_disconnect(4, NodeId::Controller);
+    produce(&mut b, 5, 1, &[12]);
+    follower_fetch(&mut b, 6, 2, 0, 3);
+    assert_eq!(
+        b.partitions[&tp()].high_watermark,
+        2,
+        "the HW waits for 3, which the controller may have admitted"
+    );
+    // The proposal goes again with the next heartbeat; the controller answers with the state it applied.
+    let out = b.on_timeout(10_000);
+    assert_eq!(proposals(&out), vec![vec![1, 2, 3]]);
+    let id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                correlation_id,
+                message: Message::AlterPartitionRequest(_),
+                ..
+            } => Some(*correlation_id),
+            _ => None,
+        })
+        .unwrap();
+    let answer = AlterPartitionResponse {
+        topic_partition: tp(),
+        error: ErrorCode::INVALID_UPDATE_VERSION,
+        leader: 1,
+        leader_epoch: 0,
+        isr: vec![1, 2, 3],
+        partition_epoch: 1,
+    };
+    b.handle_message(
+        10_001,
+        NodeId::Controller,
+        id,
+        Message::AlterPartitionResponse(answer),
+    );
+    assert_eq!(b.partitions[&tp()].isr, vec![1, 2, 3]);
 }
