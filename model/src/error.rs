@@ -27,7 +27,7 @@ pub enum ErrorCode {
     OUT_OF_ORDER_SEQUENCE_NUMBER,
     /// The producer's epoch is older than the one the broker knows: a newer incarnation took over.
     INVALID_PRODUCER_EPOCH,
-    /// The broker has no state for this producer id, yet the batch does not start its sequence.
+    /// The broker has no state for this producer id (brokers before Kafka 2.8; clients still handle it).
     UNKNOWN_PRODUCER_ID,
     /// The broker cannot hand out producer ids yet (it has not registered with the controller).
     COORDINATOR_LOAD_IN_PROGRESS,

@@ -70,13 +70,9 @@ impl ProducerStateManager {
     /// of `count` records the leader is asked to append.
     pub fn check(&self, p: &BatchProducer, count: usize) -> Result<SequenceCheck, ErrorCode> {
         let Some(entry) = self.producers.get(&p.producer_id) else {
-            // A new producer starts at sequence 0. Anything else means the broker lost this producer's state
-            // (its batches were truncated away or never replicated here): the client must reset.
-            return if p.base_sequence == 0 {
-                Ok(SequenceCheck::Append)
-            } else {
-                Err(ErrorCode::UNKNOWN_PRODUCER_ID)
-            };
+            // No state for this producer (new, or its batches were truncated away or expired): since Kafka 2.8
+            // the broker accepts any sequence then, rather than answer UNKNOWN_PRODUCER_ID as it once did.
+            return Ok(SequenceCheck::Append);
         };
         if p.producer_epoch < entry.epoch {
             return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
@@ -207,12 +203,13 @@ mod tests {
     }
 
     #[test]
-    fn a_new_producer_starts_at_zero_and_then_continues_in_sequence() {
+    fn a_producer_continues_in_sequence() {
         let mut s = ProducerStateManager::default();
         assert_eq!(s.check(&header(7, 0, 0), 3), Ok(SequenceCheck::Append));
         assert_eq!(
             s.check(&header(7, 0, 4), 1),
-            Err(ErrorCode::UNKNOWN_PRODUCER_ID)
+            Ok(SequenceCheck::Append),
+            "an unknown producer may start anywhere"
         );
         s.update(&batch(10, 7, 0, 0, 3));
         assert_eq!(s.check(&header(7, 0, 3), 2), Ok(SequenceCheck::Append));

@@ -8,14 +8,15 @@
 //! - Order holds through retries: a retried batch goes back in send order, and a batch that has a sequence goes
 //!   out only as its partition's first unresolved batch (`RecordAccumulator.shouldStopDrainBatchesForPartition`).
 //! - OUT_OF_ORDER_SEQUENCE_NUMBER is retried as it is, unless the batch is the one right after the last
-//!   acknowledged sequence; then, as for UNKNOWN_PRODUCER_ID, the broker lost this producer's state. The producer
-//!   bumps its epoch locally (KIP-360) and that partition's unresolved batches are numbered again from 0 in the
-//!   new epoch, in send order (`startSequencesAtBeginning`).
+//!   acknowledged sequence (or right after an unresolved failure); then, as for UNKNOWN_PRODUCER_ID, the broker
+//!   has a gap it cannot fill. The producer bumps its epoch locally (KIP-360) and that partition's unresolved
+//!   batches are numbered again from 0 in the new epoch, in send order (`startSequencesAtBeginning`).
 //! - A batch that fails for good leaves a gap: if it may have been written, the partition waits until the batches
 //!   in flight tell (one acknowledged past it means it was written); otherwise, or if nothing tells, it too
-//!   restarts at 0 in a new epoch. New batches wait meanwhile (`hasUnresolvedSequence`).
-//! - Other partitions keep their retries' old numbers after a bump; their new batches wait until no batch of the
-//!   old epoch is unresolved, then start at 0 in the new epoch (`maybeUpdateProducerIdAndEpoch`).
+//!   restarts at 0 in a new epoch (`maybeResolveSequences`). New batches wait meanwhile (`hasUnresolvedSequence`).
+//! - Every other partition keeps its own epoch and numbers through a bump: its retries keep their sequences, and
+//!   its next new batch moves it to the new epoch at 0 once nothing of the old one is unresolved
+//!   (`maybeUpdateProducerIdAndEpoch`).
 //!
 //! Narrowed: sequence numbers are assumed not to wrap within a run (a run sends far fewer than 2^31 records per
 //! partition), and the epoch is assumed never to reach i16::MAX (Kafka would ask for a new producer id).
@@ -33,22 +34,23 @@ pub struct Idempotence {
     /// Not before this may InitProducerId be asked (again).
     init_not_before_ms: u64,
     partitions: BTreeMap<TopicPartition, Sequences>,
-    /// Partitions whose unresolved batches must be numbered again in a new epoch; non-empty means bump.
+    /// Partitions to restart at 0 in a new epoch; non-empty means bump.
     rewrite: BTreeSet<TopicPartition>,
 }
 
 #[derive(Debug, Default)]
 struct Sequences {
-    /// The epoch new numbers are given in (the producer's, once the partition caught up with a bump).
+    /// The epoch this partition numbers in; it lags the producer's until the partition catches up with a bump.
     epoch: i16,
     next: i32,
     /// The last sequence the broker acknowledged in `epoch` (Kafka's `lastAckedSequence`).
     last_acked: Option<i32>,
     /// Batches numbered and neither acknowledged nor failed, by send order (`Batch::order`).
     unresolved: BTreeMap<u64, BatchProducer>,
-    /// Unresolved batches of older epochs get new numbers when next drained (this partition asked for a rewrite).
+    /// Unresolved batches of older epochs get new numbers when next drained (the partition was restarted).
     renumber: bool,
-    /// A batch failed after it may have been written, ending at this sequence: unresolved until told.
+    /// A batch that may have been written failed for good, ending at this sequence of `epoch`: unresolved until
+    /// a later acknowledgement or the end of the batches in flight tells.
     unresolved_failure: Option<i32>,
     /// This partition's batches inside requests now.
     in_requests: usize,
@@ -66,12 +68,26 @@ impl Sequences {
             .values()
             .any(|s| s.producer_epoch == self.epoch)
     }
+
+    /// Starts the partition again at sequence 0 of `epoch`.
+    fn restart(&mut self, epoch: i16) {
+        self.epoch = epoch;
+        self.next = 0;
+        self.last_acked = None;
+        self.unresolved_failure = None;
+    }
+
+    /// The sequence the broker expects next in this partition's epoch.
+    fn next_expected(&self) -> i32 {
+        let last = self.last_acked.max(self.unresolved_failure);
+        last.map_or(0, |last| increment_sequence(last, 1))
+    }
 }
 
 /// What an error means for an idempotent batch, before Kafka's usual retry limits apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorVerdict {
-    /// Retry it (with the number it carries, or a new one if its partition is renumbered).
+    /// Retry it (with the number it carries, or a new one if its partition was restarted).
     Retry,
     /// What the plain producer would do with this error.
     AsUsual,
@@ -89,9 +105,6 @@ impl Idempotence {
 
     pub fn initialized(&mut self, producer_id: i64, producer_epoch: i16) {
         self.producer = Some((producer_id, producer_epoch));
-        for s in self.partitions.values_mut() {
-            s.epoch = producer_epoch;
-        }
     }
 
     pub fn init_failed(&mut self, now_ms: u64, retry_backoff_ms: u64) {
@@ -109,8 +122,7 @@ impl Idempotence {
                 // A later batch was acknowledged: the broker had the failed one, so there is no gap.
                 s.unresolved_failure = None;
             } else if !s.has_current_epoch() && s.in_requests == 0 {
-                // Nothing left to tell: start the partition again rather than risk a gap.
-                s.unresolved_failure = None;
+                // Nothing left to tell: restart the partition rather than leave a gap.
                 self.rewrite.insert(tp.clone());
             }
         }
@@ -120,30 +132,36 @@ impl Idempotence {
         let Some((id, epoch)) = self.producer else {
             return;
         };
+        // Kafka asks for a new producer id here; 32767 bumps is far beyond any run.
         assert!(epoch < i16::MAX, "producer epoch exhausted");
         self.producer = Some((id, epoch + 1));
-        for (tp, s) in &mut self.partitions {
-            s.epoch = epoch + 1;
-            s.next = 0;
-            s.last_acked = None;
-            s.renumber |= self.rewrite.contains(tp);
+        for tp in std::mem::take(&mut self.rewrite) {
+            let s = self
+                .partitions
+                .get_mut(&tp)
+                .expect("rewritten partitions are known");
+            s.restart(epoch + 1);
+            s.renumber = true;
         }
-        self.rewrite.clear();
     }
 
     /// Whether `head`, at the head of its partition's queue, may be drained now.
     pub fn can_drain(&self, head: &Batch) -> bool {
-        if self.producer.is_none() {
+        let Some((_, epoch)) = self.producer else {
             return false;
-        }
+        };
         let Some(s) = self.partitions.get(&head.tp) else {
             return true;
         };
         if head.sequence.is_some() {
-            s.unresolved.keys().next() == Some(&head.order)
-        } else {
-            !s.has_older_epochs() && s.unresolved_failure.is_none()
+            // A retry goes only as the partition's first unresolved batch.
+            return s.unresolved.keys().next() == Some(&head.order);
         }
+        if s.unresolved_failure.is_some() || s.has_older_epochs() {
+            return false;
+        }
+        // A partition behind the producer's epoch moves on only once nothing of its own epoch is unresolved.
+        s.epoch == epoch || s.unresolved.is_empty()
     }
 
     /// The head batch of its partition is drained: number it unless it keeps the number it has, and count it as
@@ -157,13 +175,16 @@ impl Idempotence {
                 epoch,
                 ..Sequences::default()
             });
+        if batch.sequence.is_none() && s.epoch != epoch {
+            s.restart(epoch);
+        }
         let renumber = batch
             .sequence
-            .is_none_or(|seq| seq.producer_epoch != epoch && s.renumber);
+            .is_none_or(|seq| s.renumber && seq.producer_epoch != s.epoch);
         if renumber {
             let seq = BatchProducer {
                 producer_id,
-                producer_epoch: epoch,
+                producer_epoch: s.epoch,
                 base_sequence: s.next,
             };
             s.next = increment_sequence(s.next, batch.records.len() as i32);
@@ -204,7 +225,11 @@ impl Idempotence {
         let Some(seq) = s.unresolved.remove(&batch.order) else {
             return;
         };
-        if seq.producer_epoch == s.epoch && batch.maybe_written {
+        if seq.producer_epoch != s.epoch {
+            // Its partition already restarted; the numbers after it are new ones.
+            return;
+        }
+        if batch.maybe_written {
             let last = seq.last_sequence(batch.records.len());
             s.unresolved_failure = s.unresolved_failure.max(Some(last));
         } else {
@@ -217,18 +242,17 @@ impl Idempotence {
         let (Some(seq), Some(s)) = (batch.sequence, self.partitions.get(&batch.tp)) else {
             return ErrorVerdict::AsUsual;
         };
+        let sequence_reset = seq.producer_epoch != s.epoch;
         match error {
-            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
-                // Only the batch right after the last acknowledged one proves the broker lost its state; any
-                // other waits for the batches before it, or retries until its delivery timeout, as Kafka's does.
-                let next = s.last_acked.map_or(0, |last| increment_sequence(last, 1));
-                if seq.producer_epoch != s.epoch || seq.base_sequence == next {
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID => {
+                // A batch of a restarted partition just goes again with its new number. Otherwise only the batch
+                // right after the last acknowledged (or unresolved) sequence proves a gap the broker cannot
+                // fill; any other waits for the batches before it, or retries until its delivery timeout.
+                let gap = error == ErrorCode::UNKNOWN_PRODUCER_ID
+                    || seq.base_sequence == s.next_expected();
+                if !sequence_reset && gap {
                     self.rewrite.insert(batch.tp.clone());
                 }
-                ErrorVerdict::Retry
-            }
-            ErrorCode::UNKNOWN_PRODUCER_ID => {
-                self.rewrite.insert(batch.tp.clone());
                 ErrorVerdict::Retry
             }
             _ => ErrorVerdict::AsUsual,

@@ -114,6 +114,10 @@ impl Producer {
         bootstrap: Vec<BrokerId>,
         partitioner_seed: u64,
     ) -> Producer {
+        assert!(
+            !config.enable_idempotence || config.acks == crate::config::Acks::All,
+            "idempotence needs acks=all (scenario loading enforces Kafka's rule)"
+        );
         Producer {
             client_id,
             config,

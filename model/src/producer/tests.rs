@@ -738,3 +738,73 @@ fn unknown_producer_id_bumps_the_epoch_and_numbers_again_from_zero() {
     assert_eq!(s.numbers_from(2), vec![(1, 0, vec![101])]);
     insta::assert_snapshot!(s.transcript);
 }
+
+#[test]
+fn a_bump_for_one_partition_leaves_another_partitions_retries_their_numbers() {
+    let mut s = Script::new(ProducerConfig {
+        delivery_timeout_ms: 1_000,
+        ..idempotent()
+    });
+    s.send_to(0, 0, 100);
+    s.answer(1, 2, metadata(&[(0, 2, 1), (1, 3, 1)]));
+    s.answer(2, 1, producer_id(77));
+    // t-0's batch times out after the broker may have appended it: its retries must keep epoch 0, seq 0.
+    let first = s.sequenced()[0].0;
+    s.answer_id(5, 2, first, failed(0, ErrorCode::REQUEST_TIMED_OUT));
+    s.send_to(50, 1, 102);
+    let other = s.sequenced().last().unwrap().0;
+    s.answer_id(60, 3, other, failed(1, ErrorCode::UNKNOWN_PRODUCER_ID));
+    s.wait_until(900);
+    let t0: Vec<(i16, i32, Vec<u64>)> = s
+        .numbers_from(0)
+        .into_iter()
+        .filter(|(_, _, v)| v == &vec![100])
+        .collect();
+    assert!(t0.len() > 1, "retried");
+    assert!(t0.iter().all(|(e, q, _)| (*e, *q) == (0, 0)), "{t0:?}");
+    let t1: Vec<(i16, i32)> = s
+        .numbers_from(0)
+        .into_iter()
+        .filter(|(_, _, v)| v == &vec![102])
+        .map(|(e, q, _)| (e, q))
+        .collect();
+    assert_eq!(t1.last(), Some(&(1, 0)), "t-1 restarted in epoch 1");
+}
+
+#[test]
+fn out_of_order_right_after_an_unresolved_failure_restarts_the_partition() {
+    let mut s = Script::new(ProducerConfig {
+        delivery_timeout_ms: 1_000,
+        ..idempotent()
+    });
+    s.send_to(0, 0, 100);
+    s.answer(1, 2, metadata(&[(0, 2, 1)]));
+    s.answer(2, 1, producer_id(77));
+    // 100 (seq 0) times out, goes again, and expires in flight, maybe written.
+    let first = s.sequenced()[0].0;
+    s.answer_id(4, 2, first, failed(0, ErrorCode::REQUEST_TIMED_OUT));
+    s.send_to(500, 0, 101);
+    // 101 (seq 1) finds the gap 100 left; it waits behind 100 and then asks again.
+    let mut answered = vec![first];
+    for now in [505, 1_005, 1_105] {
+        s.wait_until(now - 1);
+        for (id, _, _, values) in s.sequenced() {
+            if values == vec![101] && !answered.contains(&id) {
+                answered.push(id);
+                s.answer_id(
+                    now,
+                    2,
+                    id,
+                    failed(0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+                );
+            }
+        }
+    }
+    s.wait_until(1_300);
+    let last = s.numbers_from(0).pop().unwrap();
+    assert_eq!(
+        last,
+        (1, 0, vec![101]),
+        "101 goes again as the first of epoch 1"
+    );
+}
