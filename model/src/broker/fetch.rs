@@ -1,12 +1,14 @@
 //! The leader's side of Fetch and OffsetsForLeaderEpoch: epoch fencing (KIP-320), follower progress, reads.
 
+use super::partition::Partition;
 use super::purgatory::DelayedFetch;
 use super::Broker;
 use crate::error::ErrorCode;
-use crate::ids::{NodeId, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
+use crate::ids::{NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
 use crate::protocol::{
-    EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, Message,
-    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
+    AbortedTransaction, EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest,
+    FetchResponse, IsolationLevel, Message, OffsetsForLeaderEpochRequest,
+    OffsetsForLeaderEpochResponse,
 };
 
 impl Broker {
@@ -20,10 +22,7 @@ impl Broker {
         if let Some(follower) = req.replica_id {
             self.record_follower_positions(now_ms, follower, &req.partitions);
         }
-        let has_data = req
-            .partitions
-            .iter()
-            .any(|p| self.fetchable(req.replica_id.is_some(), p));
+        let has_data = req.partitions.iter().any(|p| self.fetchable(&req, p));
         if has_data || req.max_wait_ms == 0 {
             self.answer_fetch(from, correlation_id, &req);
         } else {
@@ -92,26 +91,19 @@ impl Broker {
         None
     }
 
-    /// Whether answering now would return something: an error, or records (followers read to the LEO,
-    /// consumers only to the HW).
-    fn fetchable(&self, is_follower: bool, p: &FetchPartition) -> bool {
+    /// Whether answering now would return something: an error, or records below the read limit.
+    fn fetchable(&self, req: &FetchRequest, p: &FetchPartition) -> bool {
         if self.fetch_error(p).is_some() {
             return true;
         }
-        let partition = &self.partitions[&p.topic_partition];
-        let until = if is_follower {
-            partition.log_end_offset()
-        } else {
-            partition.high_watermark
-        };
-        p.fetch_offset < until
+        p.fetch_offset < read_limit(req, &self.partitions[&p.topic_partition])
     }
 
     fn answer_fetch(&mut self, to: NodeId, correlation_id: u64, req: &FetchRequest) {
         let partitions = req
             .partitions
             .iter()
-            .map(|p| self.read_partition(req.replica_id.is_some(), p))
+            .map(|p| self.read_partition(req, p))
             .collect();
         self.send(
             to,
@@ -120,34 +112,46 @@ impl Broker {
         );
     }
 
-    fn read_partition(&self, is_follower: bool, p: &FetchPartition) -> FetchPartitionResponse {
+    fn read_partition(&self, req: &FetchRequest, p: &FetchPartition) -> FetchPartitionResponse {
         let mut response = FetchPartitionResponse {
             topic_partition: p.topic_partition.clone(),
             error: ErrorCode::NONE,
             high_watermark: -1,
             log_start_offset: -1,
             log_end_offset: -1,
+            last_stable_offset: -1,
+            aborted_transactions: Vec::new(),
             batches: Vec::new(),
         };
         if let Some(partition) = self.partitions.get(&p.topic_partition) {
             response.high_watermark = partition.high_watermark;
             response.log_start_offset = partition.log.log_start_offset();
             response.log_end_offset = partition.log_end_offset();
+            response.last_stable_offset = partition.last_stable_offset();
         }
         if let Some(error) = self.fetch_error(p) {
             response.error = error;
             return response;
         }
         let partition = &self.partitions[&p.topic_partition];
-        let until = if is_follower {
-            partition.log_end_offset()
-        } else {
-            partition.high_watermark
-        };
+        let until = read_limit(req, partition);
         response.batches = partition
             .log
             .file
             .read(p.fetch_offset, until, p.max_records.max(1));
+        if req.replica_id.is_none() && req.isolation_level == IsolationLevel::ReadCommitted {
+            let read_until = response.batches.last().map_or(until, |b| b.next_offset());
+            response.aborted_transactions = partition
+                .log
+                .producers
+                .aborted_between(p.fetch_offset, read_until)
+                .into_iter()
+                .map(|a| AbortedTransaction {
+                    producer_id: a.producer_id,
+                    first_offset: a.first_offset,
+                })
+                .collect();
+        }
         response
     }
 
@@ -155,12 +159,11 @@ impl Broker {
     pub(super) fn try_complete_fetches(&mut self) {
         let parked = std::mem::take(&mut self.purgatory.fetches);
         for delayed in parked {
-            let follower = delayed.request.replica_id.is_some();
             if delayed
                 .request
                 .partitions
                 .iter()
-                .any(|p| self.fetchable(follower, p))
+                .any(|p| self.fetchable(&delayed.request, p))
             {
                 self.answer_fetch(delayed.from, delayed.correlation_id, &delayed.request);
             } else {
@@ -232,5 +235,15 @@ fn epoch_end(
         error,
         leader_epoch,
         end_offset,
+    }
+}
+
+/// How far a fetch may read: followers to the log end, read_uncommitted consumers to the high watermark,
+/// read_committed consumers to the last stable offset.
+fn read_limit(req: &FetchRequest, partition: &Partition) -> Offset {
+    match (req.replica_id, req.isolation_level) {
+        (Some(_), _) => partition.log_end_offset(),
+        (None, IsolationLevel::ReadUncommitted) => partition.high_watermark,
+        (None, IsolationLevel::ReadCommitted) => partition.last_stable_offset(),
     }
 }

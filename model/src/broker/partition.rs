@@ -159,6 +159,14 @@ impl Partition {
     }
 
     /// A new ISR accepted by the controller within the current leader epoch.
+    /// Kafka's last stable offset: the high watermark, or the first offset of an open transaction below it.
+    pub fn last_stable_offset(&self) -> Offset {
+        self.log
+            .producers
+            .first_unstable_offset()
+            .map_or(self.high_watermark, |first| first.min(self.high_watermark))
+    }
+
     pub fn update_isr(&mut self, isr: Vec<BrokerId>, partition_epoch: i32) {
         if partition_epoch <= self.partition_epoch {
             return;

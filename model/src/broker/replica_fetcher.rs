@@ -8,8 +8,9 @@ use crate::ids::{
     BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET,
 };
 use crate::protocol::{
-    EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, Message,
-    OffsetForLeaderPartition, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
+    EpochEndOffset, FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse,
+    IsolationLevel, Message, OffsetForLeaderPartition, OffsetsForLeaderEpochRequest,
+    OffsetsForLeaderEpochResponse,
 };
 use std::collections::BTreeMap;
 
@@ -110,6 +111,7 @@ impl Broker {
             replica_id: Some(self.id),
             max_wait_ms: self.config.replica_fetch_wait_max_ms,
             min_records: 1,
+            isolation_level: IsolationLevel::ReadUncommitted,
             partitions,
         })
     }

@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::log::Log;
 use crate::protocol::*;
-use crate::record::{BatchAttributes, BatchProducer, Record, RecordBatch};
+use crate::record::{BatchAttributes, BatchProducer, ControlMarker, Record, RecordBatch};
 
 fn tp() -> TopicPartition {
     TopicPartition::new("t", 0)
@@ -109,6 +109,7 @@ fn follower_fetch(
         replica_id: Some(follower),
         max_wait_ms: 0,
         min_records: 1,
+        isolation_level: IsolationLevel::ReadUncommitted,
         partitions: vec![FetchPartition {
             topic_partition: tp(),
             current_leader_epoch: Some(epoch),
@@ -501,4 +502,84 @@ fn a_pending_isr_expansion_survives_a_broken_controller_link() {
         Message::AlterPartitionResponse(answer),
     );
     assert_eq!(b.partitions[&tp()].isr, vec![1, 2, 3]);
+}
+
+#[test]
+fn read_committed_fetches_stop_at_the_last_stable_offset_and_name_aborted_transactions() {
+    let txn = |base: Offset, pid: i64, control: Option<ControlMarker>| RecordBatch {
+        base_offset: base,
+        partition_leader_epoch: 0,
+        records: records(&[base as u64]),
+        producer: Some(BatchProducer {
+            producer_id: pid,
+            producer_epoch: 0,
+            base_sequence: if control.is_some() { -1 } else { 0 },
+        }),
+        attributes: BatchAttributes {
+            transactional: true,
+            control,
+        },
+    };
+    let mut log = Log::default();
+    log.append(
+        RecordBatch {
+            base_offset: 0,
+            partition_leader_epoch: 0,
+            records: records(&[0]),
+            producer: None,
+            attributes: BatchAttributes::default(),
+        },
+        0,
+    );
+    log.append(txn(1, 7, None), 0);
+    let abort = ControlMarker::Abort {
+        coordinator_epoch: 0,
+    };
+    log.append(txn(2, 7, Some(abort)), 0);
+    log.append(txn(3, 8, None), 0);
+    let disk = Disk {
+        logs: [(tp(), log)].into(),
+        hw_checkpoint: [(tp(), 4)].into(),
+    };
+    let mut b = broker(1, disk, 1, state(1, 0, &[1]));
+    let fetch = |b: &mut Broker, isolation_level| {
+        let req = FetchRequest {
+            replica_id: None,
+            max_wait_ms: 0,
+            min_records: 1,
+            isolation_level,
+            partitions: vec![FetchPartition {
+                topic_partition: tp(),
+                current_leader_epoch: Some(0),
+                fetch_offset: 0,
+                max_records: 100,
+            }],
+        };
+        let out = b.handle_message(1, NodeId::Client(9), 3, Message::FetchRequest(req));
+        out.into_iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    message: Message::FetchResponse(r),
+                    ..
+                } => Some(r.partitions[0].clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let committed = fetch(&mut b, IsolationLevel::ReadCommitted);
+    assert_eq!(
+        committed.last_stable_offset, 3,
+        "producer 8's transaction is open"
+    );
+    assert_eq!(committed.batches.last().unwrap().next_offset(), 3);
+    assert_eq!(
+        committed.aborted_transactions,
+        vec![AbortedTransaction {
+            producer_id: 7,
+            first_offset: 1
+        }]
+    );
+    let uncommitted = fetch(&mut b, IsolationLevel::ReadUncommitted);
+    assert_eq!(uncommitted.batches.last().unwrap().next_offset(), 4);
+    assert!(uncommitted.aborted_transactions.is_empty());
 }

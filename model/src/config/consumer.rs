@@ -1,5 +1,6 @@
 //! Consumer settings by Kafka's names and defaults (the subset a partition reader needs).
 
+use crate::protocol::IsolationLevel;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,8 @@ pub struct ConsumerConfig {
     pub retry_backoff_ms: u64,
     /// `metadata.max.age.ms`
     pub metadata_max_age_ms: u64,
+    /// `isolation.level`
+    pub isolation_level: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -24,6 +27,7 @@ impl Default for ConsumerConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }

@@ -7,10 +7,10 @@ use crate::error::ErrorCode;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::output::Output;
 use crate::protocol::{
-    FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, Message,
+    FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, IsolationLevel, Message,
 };
-use crate::record::RecordBatch;
-use std::collections::BTreeMap;
+use crate::record::ControlMarker;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Consumer {
     /// Sends a fetch to every leader that has fetchable partitions and no fetch in flight.
@@ -72,6 +72,7 @@ impl Consumer {
             replica_id: None,
             max_wait_ms: self.config.fetch_max_wait_ms,
             min_records: 1,
+            isolation_level: self.config.isolation_level,
             partitions,
         };
         self.out.push(Output::Send {
@@ -139,14 +140,18 @@ impl Consumer {
         );
         let p = self.partitions.get_mut(tp).expect("assigned");
         p.high_watermark = Some(data.high_watermark);
-        let Some((records, last_epoch)) = records_from(position, &data.batches) else {
+        let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+        let Some(fetched) = records_from(position, &data, read_committed) else {
             return;
         };
-        let next_offset = records.last().expect("non-empty").0 + 1;
-        p.advance(next_offset, last_epoch);
+        // The position moves past markers and skipped aborted records too.
+        p.advance(fetched.next_offset, fetched.last_epoch);
+        if fetched.records.is_empty() {
+            return;
+        }
         self.events.push(ConsumerEvent::Polled {
             tp: tp.clone(),
-            records,
+            records: fetched.records,
             high_watermark: data.high_watermark,
         });
     }
@@ -180,32 +185,70 @@ impl Consumer {
     }
 }
 
-/// The records of `batches` at or after `position` (a fetch may return a batch that starts below it), with the
-/// leader epoch of the batch holding the last one; None when there are none.
+/// What one partition's fetch gives the application.
+struct Fetched {
+    /// (offset, value) of each application record, in offset order.
+    records: Vec<(Offset, u64)>,
+    /// The position after the last batch read, markers and skipped records included.
+    next_offset: Offset,
+    /// The leader epoch of that batch, for KIP-320 validation.
+    last_epoch: LeaderEpoch,
+}
+
+/// The application records of a fetch at or after `position` (a fetch may return a batch that starts below it):
+/// control markers never, and for read_committed not the transactional records of aborted transactions (Kafka's
+/// `CompletedFetch`: a producer is skipped from its aborted transaction's first offset to its abort marker).
+/// None when no batch reaches past `position`.
 fn records_from(
     position: Offset,
-    batches: &[RecordBatch],
-) -> Option<(Vec<(Offset, u64)>, LeaderEpoch)> {
-    let mut records = Vec::new();
-    let mut last_epoch = None;
-    for batch in batches {
+    data: &FetchPartitionResponse,
+    read_committed: bool,
+) -> Option<Fetched> {
+    let mut aborted: Vec<_> = data.aborted_transactions.clone();
+    aborted.sort_by_key(|a| std::cmp::Reverse(a.first_offset));
+    let mut aborting: BTreeSet<i64> = BTreeSet::new();
+    let mut fetched: Option<Fetched> = None;
+    for batch in data.batches.iter().filter(|b| b.next_offset() > position) {
+        let f = fetched.get_or_insert(Fetched {
+            records: Vec::new(),
+            next_offset: position,
+            last_epoch: batch.partition_leader_epoch,
+        });
+        f.next_offset = batch.next_offset();
+        f.last_epoch = batch.partition_leader_epoch;
+        let producer = batch.producer.map(|p| p.producer_id);
+        if read_committed {
+            while aborted
+                .last()
+                .is_some_and(|a| a.first_offset <= batch.last_offset())
+            {
+                aborting.insert(aborted.pop().expect("checked").producer_id);
+            }
+            if let (Some(ControlMarker::Abort { .. }), Some(id)) =
+                (batch.attributes.control, producer)
+            {
+                aborting.remove(&id);
+            }
+            if batch.attributes.transactional && producer.is_some_and(|id| aborting.contains(&id)) {
+                continue;
+            }
+        }
         for (offset, record) in batch.entries().filter(|(offset, _)| *offset >= position) {
             assert!(
-                records.last().is_none_or(|(last, _)| *last < offset),
+                f.records.last().is_none_or(|(last, _)| *last < offset),
                 "fetched offsets must increase"
             );
-            records.push((offset, record.value));
-            last_epoch = Some(batch.partition_leader_epoch);
+            f.records.push((offset, record.value));
         }
     }
-    last_epoch.map(|epoch| (records, epoch))
+    fetched
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::BatchAttributes;
-    use crate::record::Record;
+    use crate::protocol::AbortedTransaction;
+    use crate::record::{BatchAttributes, BatchProducer, Record, RecordBatch};
 
     fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch {
         let records = values
@@ -225,20 +268,101 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_below_the_position_are_skipped() {
-        let batches = [batch(0, 1, &[10, 11, 12]), batch(3, 2, &[13])];
-        assert_eq!(records_from(2, &batches), Some((vec![(2, 12), (3, 13)], 2)));
+    /// A batch of producer `pid`'s transaction, or (with `marker`) the marker ending it.
+    fn txn(
+        base_offset: Offset,
+        pid: i64,
+        values: &[u64],
+        marker: Option<ControlMarker>,
+    ) -> RecordBatch {
+        let mut b = batch(base_offset, 1, values);
+        b.producer = Some(BatchProducer {
+            producer_id: pid,
+            producer_epoch: 0,
+            base_sequence: if marker.is_some() { -1 } else { 0 },
+        });
+        b.attributes = BatchAttributes {
+            transactional: true,
+            control: marker,
+        };
+        b
+    }
+
+    fn data(batches: Vec<RecordBatch>, aborted: Vec<AbortedTransaction>) -> FetchPartitionResponse {
+        FetchPartitionResponse {
+            topic_partition: TopicPartition::new("t", 0),
+            error: ErrorCode::NONE,
+            high_watermark: 10,
+            log_start_offset: 0,
+            log_end_offset: 10,
+            last_stable_offset: 10,
+            aborted_transactions: aborted,
+            batches,
+        }
+    }
+
+    fn read(
+        position: Offset,
+        d: &FetchPartitionResponse,
+        committed: bool,
+    ) -> (Vec<u64>, Offset, LeaderEpoch) {
+        let f = records_from(position, d, committed).expect("something past the position");
+        let values = f.records.iter().map(|(_, v)| *v).collect();
+        (values, f.next_offset, f.last_epoch)
     }
 
     #[test]
-    fn the_epoch_is_the_batch_of_the_last_record() {
-        let batches = [batch(0, 1, &[10, 11]), batch(2, 2, &[])];
-        assert_eq!(records_from(1, &batches), Some((vec![(1, 11)], 1)));
+    fn records_below_the_position_are_skipped() {
+        let d = data(vec![batch(0, 1, &[10, 11, 12]), batch(3, 2, &[13])], vec![]);
+        assert_eq!(read(2, &d, false), (vec![12, 13], 4, 2));
+    }
+
+    #[test]
+    fn markers_are_not_records_but_the_position_moves_past_them() {
+        let commit = Some(ControlMarker::Commit {
+            coordinator_epoch: 0,
+        });
+        let d = data(
+            vec![txn(0, 7, &[10, 11], None), txn(2, 7, &[0], commit)],
+            vec![],
+        );
+        assert_eq!(read(0, &d, true), (vec![10, 11], 3, 1));
+        // A fetch holding only the marker still moves the position.
+        assert_eq!(read(2, &d, true), (vec![], 3, 1));
+    }
+
+    #[test]
+    fn read_committed_skips_aborted_transactions_and_read_uncommitted_does_not() {
+        let abort = Some(ControlMarker::Abort {
+            coordinator_epoch: 0,
+        });
+        let commit = Some(ControlMarker::Commit {
+            coordinator_epoch: 0,
+        });
+        let d = data(
+            vec![
+                txn(0, 7, &[70, 71], None),
+                txn(2, 8, &[80], None),
+                txn(3, 7, &[0], abort),
+                txn(4, 8, &[0], commit),
+                batch(5, 1, &[50]),
+                txn(6, 7, &[72], None),
+            ],
+            vec![AbortedTransaction {
+                producer_id: 7,
+                first_offset: 0,
+            }],
+        );
+        assert_eq!(
+            read(0, &d, true).0,
+            vec![80, 50, 72],
+            "7's later transaction is not aborted"
+        );
+        assert_eq!(read(0, &d, false).0, vec![70, 71, 80, 50, 72]);
     }
 
     #[test]
     fn nothing_at_or_after_the_position_is_none() {
-        assert_eq!(records_from(5, &[batch(0, 1, &[10, 11])]), None);
+        assert!(records_from(5, &data(vec![batch(0, 1, &[10, 11])], vec![]), false).is_none());
     }
 }

@@ -202,6 +202,8 @@ fn fetch_answer(p: &FetchPartition, seed: u8) -> FetchPartitionResponse {
         high_watermark: p.fetch_offset + i64::from(seed % 4),
         log_start_offset: i64::from(seed % 3),
         log_end_offset: p.fetch_offset + 4,
+        last_stable_offset: p.fetch_offset + 4,
+        aborted_transactions: Vec::new(),
         batches: Vec::new(),
     };
     if seed.is_multiple_of(3) {

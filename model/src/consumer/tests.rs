@@ -59,6 +59,8 @@ fn fetched(
         high_watermark,
         log_start_offset: 0,
         log_end_offset: high_watermark,
+        last_stable_offset: high_watermark,
+        aborted_transactions: Vec::new(),
         batches,
     }
 }

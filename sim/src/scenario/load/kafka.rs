@@ -3,6 +3,7 @@
 
 use super::walk::{Res, Table, Value, INT, LONG};
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
+use ksim_model::protocol::IsolationLevel;
 
 pub(super) const BROKER_KEYS: [&str; 13] = [
     "min.insync.replicas",
@@ -33,12 +34,13 @@ pub(super) const PRODUCER_KEYS: [&str; 10] = [
     "enable.idempotence",
 ];
 
-pub(super) const CONSUMER_KEYS: [&str; 5] = [
+pub(super) const CONSUMER_KEYS: [&str; 6] = [
     "fetch.max.wait.ms",
     "max.poll.records",
     "request.timeout.ms",
     "retry.backoff.ms",
     "metadata.max.age.ms",
+    "isolation.level",
 ];
 
 /// `min.insync.replicas`, at broker or topic level: Kafka's `int`, at least 1.
@@ -256,5 +258,17 @@ pub(super) fn consumer(t: &Table) -> Res<ConsumerConfig> {
         metadata_max_age_ms: t.or("metadata.max.age.ms", d.metadata_max_age_ms, |v| {
             v.int_in(0, LONG)
         })?,
+        isolation_level: t.or("isolation.level", d.isolation_level, isolation_level)?,
     })
+}
+
+/// `isolation.level`: Kafka's "read_uncommitted" or "read_committed".
+fn isolation_level(v: &Value) -> Res<IsolationLevel> {
+    const VALID: &str = "\"read_uncommitted\" or \"read_committed\"";
+    match v.raw().as_str() {
+        Some("read_uncommitted") => Ok(IsolationLevel::ReadUncommitted),
+        Some("read_committed") => Ok(IsolationLevel::ReadCommitted),
+        Some(other) => Err(v.bad(format_args!("must be {VALID}, got {other:?}"))),
+        None => Err(v.wrong_type(VALID)),
+    }
 }

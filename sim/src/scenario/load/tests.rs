@@ -8,6 +8,7 @@ use crate::scenario::{
     Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
 };
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
+use ksim_model::protocol::IsolationLevel;
 use std::path::Path;
 
 /// The format's full example, with a scripted fault of every kind.
@@ -64,6 +65,7 @@ retries = 10
 "request.timeout.ms" = 5000
 "retry.backoff.ms" = 50
 "metadata.max.age.ms" = 0x10
+"isolation.level" = "read_committed"
 
 [workload]
 producers = 2
@@ -251,6 +253,7 @@ fn full_expected() -> Scenario {
             request_timeout_ms: 5_000,
             retry_backoff_ms: 50,
             metadata_max_age_ms: 16,
+            isolation_level: IsolationLevel::ReadCommitted,
         },
         workload: Workload {
             producers: 2,
