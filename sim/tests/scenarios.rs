@@ -126,3 +126,21 @@ fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged
         .collect();
     assert!(kinds.contains(&ViolationKind::LostWrite), "{kinds:?}");
 }
+
+/// ksim's finding, kept as a test: Kafka's idempotent producer can duplicate across a leader change when a
+/// partition has more unacknowledged batches than the broker's five-batch window (see the scenario's notes).
+#[test]
+fn an_idempotent_producer_duplicates_across_the_leader_change_gap() {
+    let path = format!(
+        "{}/../scenarios/idempotent-leader-failover.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scenario = load(Path::new(&path)).unwrap();
+    let kinds: Vec<ViolationKind> = run_seed(&scenario, 76)
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect();
+    assert!(kinds.contains(&ViolationKind::Duplicate), "{kinds:?}");
+    assert!(!kinds.contains(&ViolationKind::Reorder), "{kinds:?}");
+}
