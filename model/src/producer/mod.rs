@@ -27,6 +27,7 @@
 
 mod accumulator;
 mod idempotence;
+mod init_producer_id;
 mod metadata;
 pub mod partitioner;
 #[cfg(test)]

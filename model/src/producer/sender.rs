@@ -10,8 +10,8 @@ use crate::error::ErrorCode;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::output::Output;
 use crate::protocol::{
-    InitProducerIdRequest, InitProducerIdResponse, Message, MetadataRequest, ProducePartition,
-    ProducePartitionResponse, ProduceRequest, ProduceResponse, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
+    Message, MetadataRequest, ProducePartition, ProducePartitionResponse, ProduceRequest,
+    ProduceResponse,
 };
 use crate::record::BatchAttributes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -173,7 +173,7 @@ impl Producer {
         self.push_send(broker, correlation_id, message);
     }
 
-    fn push_send(&mut self, broker: BrokerId, correlation_id: u64, message: Message) {
+    pub(super) fn push_send(&mut self, broker: BrokerId, correlation_id: u64, message: Message) {
         self.out.push(Output::Send {
             to: NodeId::Broker(broker),
             correlation_id,
@@ -337,67 +337,20 @@ impl Producer {
         if self.metadata_due_ms().is_none_or(|due| due > now_ms) {
             return;
         }
-        let limit = self.config.max_in_flight_requests_per_connection.max(1);
-        let requests = &self.requests;
-        let broker = self.metadata.next_broker(|b| requests.count(b) >= limit);
-        let deadline_ms = now_ms + self.config.request_timeout_ms;
-        let correlation_id = self
-            .requests
-            .register(broker, deadline_ms, Pending::Metadata);
         let request = MetadataRequest {
             topics: Some(self.metadata.topics()),
         };
-        self.push_send(broker, correlation_id, Message::MetadataRequest(request));
-    }
-}
-
-impl Producer {
-    /// When InitProducerId should next be asked, if the producer still needs an id.
-    pub(super) fn init_producer_id_due_ms(&self) -> Option<u64> {
-        if !self.config.enable_idempotence || self.requests.init_producer_id_in_flight() {
-            return None;
-        }
-        self.idempotence.init_not_before_ms()
+        self.send_to_any_broker(now_ms, Pending::Metadata, Message::MetadataRequest(request));
     }
 
-    /// Kafka's `Sender.maybeSendAndPollTransactionalRequest` for an idempotent producer: any broker hands out ids.
-    pub(super) fn maybe_send_init_producer_id(&mut self, now_ms: u64) {
-        if self.init_producer_id_due_ms().is_none() || !self.idempotence.wants_init(now_ms) {
-            return;
-        }
+    /// Sends a request any broker can answer (Kafka's `leastLoadedNode`, see the module notes on metadata).
+    pub(super) fn send_to_any_broker(&mut self, now_ms: u64, pending: Pending, message: Message) {
         let limit = self.config.max_in_flight_requests_per_connection.max(1);
         let requests = &self.requests;
         let broker = self.metadata.next_broker(|b| requests.count(b) >= limit);
         let deadline_ms = now_ms + self.config.request_timeout_ms;
-        let correlation_id = self
-            .requests
-            .register(broker, deadline_ms, Pending::InitProducerId);
-        let request = InitProducerIdRequest {
-            transactional_id: None,
-            // Kafka's default `transaction.timeout.ms`; the broker ignores it without a transactional id.
-            transaction_timeout_ms: 60_000,
-            producer_id: NO_PRODUCER_ID,
-            producer_epoch: NO_PRODUCER_EPOCH,
-        };
-        self.push_send(
-            broker,
-            correlation_id,
-            Message::InitProducerIdRequest(request),
-        );
-    }
-
-    pub(super) fn handle_init_producer_id_response(
-        &mut self,
-        now_ms: u64,
-        response: InitProducerIdResponse,
-    ) {
-        if response.error == ErrorCode::NONE {
-            self.idempotence
-                .initialized(response.producer_id, response.producer_epoch);
-        } else {
-            self.idempotence
-                .init_failed(now_ms, self.config.retry_backoff_ms);
-        }
+        let correlation_id = self.requests.register(broker, deadline_ms, pending);
+        self.push_send(broker, correlation_id, message);
     }
 }
 
