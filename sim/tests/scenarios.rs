@@ -108,6 +108,19 @@ fn fixed_failures_stay_fixed() {
     );
     let safe = load(Path::new(&path)).unwrap();
     assert_eq!(run_seed(&safe, 785).violations, vec![]);
+    // A follower that had led an epoch truncated to where the leader's shared older epoch ended, not to where
+    // its own did, and kept records the leader never had: replicas diverged below their HWs.
+    let path = format!(
+        "{}/../scenarios/non-idempotent-retries.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let retries = load(Path::new(&path)).unwrap();
+    let kinds: Vec<ViolationKind> = run_seed(&retries, 243)
+        .violations
+        .iter()
+        .map(|v| v.kind)
+        .collect();
+    assert!(!kinds.contains(&ViolationKind::Divergence), "{kinds:?}");
 }
 
 #[test]

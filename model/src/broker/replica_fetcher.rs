@@ -258,7 +258,8 @@ impl Broker {
             } else if follower_epoch != e.leader_epoch {
                 (follower_end.min(leo), false)
             } else {
-                (e.end_offset.min(leo), true)
+                // Both logs hold the epoch; they agree up to where the shorter one ends it.
+                (e.end_offset.min(follower_end).min(leo), true)
             }
         };
         let truncated = p.truncate_to(me, offset);

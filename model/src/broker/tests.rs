@@ -583,3 +583,43 @@ fn read_committed_fetches_stop_at_the_last_stable_offset_and_name_aborted_transa
     assert_eq!(uncommitted.batches.last().unwrap().next_offset(), 4);
     assert!(uncommitted.aborted_transactions.is_empty());
 }
+
+/// Both logs hold epoch 0 but the follower ended it sooner (then led epoch 1 itself, as a leader that was
+/// replaced): it must cut where its own epoch 0 ends, not where the leader's does.
+#[test]
+fn follower_truncates_to_the_shorter_end_of_a_shared_epoch() {
+    let disk = disk_with(&[(0, 0, &[1, 2, 3]), (3, 1, &[4, 5])], 0);
+    let (mut b, out) = started(3, disk, 1, state(1, 2, &[1, 3]));
+    let id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                correlation_id,
+                message: Message::OffsetsForLeaderEpochRequest(r),
+                ..
+            } => Some((*correlation_id, r.partitions[0].leader_epoch)),
+            _ => None,
+        })
+        .expect("an OffsetsForLeaderEpoch request");
+    assert_eq!(id.1, 1);
+    // The leader never had epoch 1: its epoch 0 runs to 6 (records it took from the old epoch-0 leader).
+    let resp = OffsetsForLeaderEpochResponse {
+        partitions: vec![EpochEndOffset {
+            topic_partition: tp(),
+            error: ErrorCode::NONE,
+            leader_epoch: 0,
+            end_offset: 6,
+        }],
+    };
+    b.handle_message(
+        1,
+        NodeId::Broker(1),
+        id.0,
+        Message::OffsetsForLeaderEpochResponse(resp),
+    );
+    assert_eq!(
+        b.partitions[&tp()].log_end_offset(),
+        3,
+        "epoch 1's records go"
+    );
+}
