@@ -31,6 +31,16 @@ pub enum ErrorCode {
     UNKNOWN_PRODUCER_ID,
     /// The broker cannot hand out producer ids yet (it has not registered with the controller).
     COORDINATOR_LOAD_IN_PROGRESS,
+    /// A newer producer with the same `transactional.id` has initialized: this one is a zombie.
+    PRODUCER_FENCED,
+    /// The producer id does not belong to this `transactional.id`.
+    INVALID_PRODUCER_ID_MAPPING,
+    /// The transaction is changing (a commit, an abort or a fence is being written): retry.
+    CONCURRENT_TRANSACTIONS,
+    /// The request does not fit the transaction's state (ending a transaction that is not open).
+    INVALID_TXN_STATE,
+    /// `transaction.timeout.ms` is above the broker's `transaction.max.timeout.ms`.
+    INVALID_TRANSACTION_TIMEOUT,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }
@@ -51,6 +61,7 @@ impl ErrorCode {
                 | ErrorCode::UNKNOWN_LEADER_EPOCH
                 | ErrorCode::BROKER_NOT_AVAILABLE
                 | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
+                | ErrorCode::CONCURRENT_TRANSACTIONS
         )
     }
 

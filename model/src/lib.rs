@@ -17,6 +17,7 @@ pub mod producer;
 pub mod protocol;
 pub mod record;
 pub mod storage;
+pub mod txn;
 
 pub use error::ErrorCode;
 pub use ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, NO_LEADER};
