@@ -79,9 +79,9 @@ impl TransactionCoordinator {
         if m.pending.is_some() {
             return Plan::Reply(ErrorCode::CONCURRENT_TRANSACTIONS);
         }
-        match m.state {
+        match m.current.state {
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
-                let epoch = m.producer_epoch.saturating_add(1);
+                let epoch = m.current.producer_epoch.saturating_add(1);
                 let record = m.record_for(now_ms, |t| {
                     t.producer_epoch = epoch;
                     t.timeout_ms = timeout_ms;
@@ -93,7 +93,7 @@ impl TransactionCoordinator {
             TxnState::Ongoing => {
                 // Fence the producer that opened it and abort, with the epoch bumped (`prepareFenceProducerEpoch`);
                 // the new producer retries until the abort completes.
-                let epoch = m.producer_epoch.saturating_add(1);
+                let epoch = m.current.producer_epoch.saturating_add(1);
                 let record = m.record_for(now_ms, |t| {
                     t.producer_epoch = epoch;
                     t.state = TxnState::PrepareAbort;
@@ -125,16 +125,19 @@ impl TransactionCoordinator {
             Ok(m) => m,
             Err(error) => return Plan::Reply(error),
         };
-        match m.state {
+        match m.current.state {
             TxnState::PrepareCommit | TxnState::PrepareAbort => {
                 return Plan::Reply(ErrorCode::CONCURRENT_TRANSACTIONS)
             }
-            _ if partitions.iter().all(|tp| m.partitions.contains(tp)) => {
+            _ if partitions
+                .iter()
+                .all(|tp| m.current.partitions.contains(tp)) =>
+            {
                 return Plan::Reply(ErrorCode::NONE)
             }
             _ => {}
         }
-        let starting = m.state != TxnState::Ongoing;
+        let starting = m.current.state != TxnState::Ongoing;
         let record = m.record_for(now_ms, |t| {
             t.state = TxnState::Ongoing;
             t.partitions.extend(partitions.iter().cloned());
@@ -164,7 +167,7 @@ impl TransactionCoordinator {
             TxnResult::Commit => TxnState::PrepareCommit,
             TxnResult::Abort => TxnState::PrepareAbort,
         };
-        match (m.state, result) {
+        match (m.current.state, result) {
             (TxnState::Ongoing, _) => {
                 let record = m.record_for(now_ms, |t| t.state = prepare);
                 self.hold(record)
@@ -184,7 +187,7 @@ impl TransactionCoordinator {
         let Some(m) = self.transactions.get_mut(transactional_id) else {
             return Plan::Reply(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         };
-        let complete = match m.state {
+        let complete = match m.current.state {
             TxnState::PrepareCommit => TxnState::CompleteCommit,
             TxnState::PrepareAbort => TxnState::CompleteAbort,
             _ => return Plan::Reply(ErrorCode::INVALID_TXN_STATE),
@@ -205,11 +208,12 @@ impl TransactionCoordinator {
     pub fn abort_timed_out(&mut self, now_ms: u64) -> Vec<TxnLogRecord> {
         let mut records = Vec::new();
         for m in self.transactions.values_mut() {
-            let expired = m.state == TxnState::Ongoing && now_ms >= m.txn_start_ms + m.timeout_ms;
+            let expired = m.current.state == TxnState::Ongoing
+                && now_ms >= m.current.txn_start_ms + m.current.timeout_ms;
             if !expired || m.pending.is_some() {
                 continue;
             }
-            let epoch = m.producer_epoch.saturating_add(1);
+            let epoch = m.current.producer_epoch.saturating_add(1);
             let record = m.record_for(now_ms, |t| {
                 t.producer_epoch = epoch;
                 t.state = TxnState::PrepareAbort;
@@ -245,17 +249,17 @@ impl TransactionCoordinator {
             .values()
             .filter(|m| m.pending.is_none())
             .filter_map(|m| {
-                let result = match m.state {
+                let result = match m.current.state {
                     TxnState::PrepareCommit => TxnResult::Commit,
                     TxnState::PrepareAbort => TxnResult::Abort,
                     _ => return None,
                 };
                 Some((
-                    m.transactional_id.clone(),
-                    m.producer_id,
-                    m.producer_epoch,
+                    m.current.transactional_id.clone(),
+                    m.current.producer_id,
+                    m.current.producer_epoch,
                     result,
-                    m.partitions.clone(),
+                    m.current.partitions.clone(),
                 ))
             })
             .collect()
@@ -272,13 +276,13 @@ impl TransactionCoordinator {
             .transactions
             .get_mut(transactional_id)
             .ok_or(ErrorCode::INVALID_PRODUCER_ID_MAPPING)?;
-        if m.producer_id != producer_id {
+        if m.current.producer_id != producer_id {
             return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         }
-        if producer_epoch < m.producer_epoch {
+        if producer_epoch < m.current.producer_epoch {
             return Err(ErrorCode::PRODUCER_FENCED);
         }
-        if producer_epoch > m.producer_epoch {
+        if producer_epoch > m.current.producer_epoch {
             return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
         }
         if m.pending.is_some() {

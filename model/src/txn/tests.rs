@@ -28,9 +28,9 @@ fn initialized() -> TransactionCoordinator {
 fn state(c: &TransactionCoordinator) -> (i16, TxnState, Vec<TopicPartition>) {
     let m = c.get("app").unwrap();
     (
-        m.producer_epoch,
-        m.state,
-        m.partitions.iter().cloned().collect(),
+        m.current.producer_epoch,
+        m.current.state,
+        m.current.partitions.iter().cloned().collect(),
     )
 }
 
