@@ -7,7 +7,7 @@ use crate::protocol::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
     BrokerRegistrationResponse, LeaderAndIsrRequest, Message,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct ControllerLink {
     incarnation: u64,
@@ -16,6 +16,8 @@ pub struct ControllerLink {
     in_flight: Option<(u64, u64)>,
     next_send_ms: u64,
     alters: BTreeMap<u64, TopicPartition>,
+    /// Partitions whose AlterPartition answer a broken connection lost: resent with the next heartbeat.
+    lost_alters: BTreeSet<TopicPartition>,
     /// LeaderAndIsr requests for a broker epoch this broker has not learned yet.
     deferred: Vec<(NodeId, u64, LeaderAndIsrRequest)>,
 }
@@ -28,6 +30,7 @@ impl ControllerLink {
             in_flight: None,
             next_send_ms: 0,
             alters: BTreeMap::new(),
+            lost_alters: BTreeSet::new(),
             deferred: Vec::new(),
         }
     }
@@ -53,6 +56,10 @@ impl ControllerLink {
 
     pub fn alter_answered(&mut self, correlation_id: u64) -> bool {
         self.alters.remove(&correlation_id).is_some()
+    }
+
+    pub fn take_lost_alters(&mut self) -> BTreeSet<TopicPartition> {
+        std::mem::take(&mut self.lost_alters)
     }
 }
 
@@ -100,11 +107,6 @@ impl Broker {
         }
     }
 
-    /// Whether an AlterPartition for `tp` is awaiting its answer.
-    pub(super) fn alter_in_flight(&self, tp: &TopicPartition) -> bool {
-        self.controller.alters.values().any(|t| t == tp)
-    }
-
     pub(super) fn handle_registration_response(
         &mut self,
         now_ms: u64,
@@ -148,7 +150,8 @@ impl Broker {
 
     pub(super) fn controller_disconnected(&mut self, now_ms: u64) {
         self.controller.in_flight = None;
-        self.controller.alters.clear();
+        let lost = std::mem::take(&mut self.controller.alters);
+        self.controller.lost_alters.extend(lost.into_values());
         self.controller.next_send_ms = now_ms + self.config.broker_heartbeat_interval_ms;
     }
 }

@@ -74,12 +74,21 @@ impl Broker {
         let newer_state = resp.leader_epoch == p.leader_epoch
             && resp.partition_epoch > p.partition_epoch
             && resp.isr.contains(&me);
+        if resp.error == ErrorCode::INELIGIBLE_REPLICA {
+            // Not applied (a proposed member is fenced): back to the committed ISR, as Kafka's
+            // `handleAlterPartitionError` does.
+            p.set_pending_isr(None);
+            return;
+        }
         if resp.error != ErrorCode::NONE && !newer_state {
             // FENCED_LEADER_EPOCH, STALE_BROKER_EPOCH, ...: a LeaderAndIsr is on its way. Until then the proposal
             // stays pending, so the HW keeps counting every replica the controller may have put in the ISR.
             return;
         }
-        if resp.leader_epoch != p.leader_epoch || !p.is_leader() {
+        if resp.leader_epoch != p.leader_epoch
+            || !p.is_leader()
+            || resp.partition_epoch <= p.partition_epoch
+        {
             return;
         }
         // Accepted, or (INVALID_UPDATE_VERSION) the controller already holds a newer ISR for this leader epoch,
@@ -100,12 +109,14 @@ impl Broker {
     }
 
     /// Proposals whose answer a broken controller connection lost stay pending (the controller may have applied
-    /// them) and go again with the next heartbeat, as Kafka's AlterPartitionManager retries them.
+    /// them) and go again with the next heartbeat, as Kafka's AlterPartitionManager retries them. Proposals the
+    /// controller answered with an error are not resent.
     pub(super) fn resend_pending_isr(&mut self) {
+        let lost = self.controller.take_lost_alters();
         let pending: Vec<(TopicPartition, Vec<i32>)> = self
             .partitions
             .values()
-            .filter(|p| p.is_leader() && !self.alter_in_flight(&p.tp))
+            .filter(|p| p.is_leader() && lost.contains(&p.tp))
             .filter_map(|p| p.pending_isr().map(|isr| (p.tp.clone(), isr.clone())))
             .collect();
         for (tp, isr) in pending {

@@ -158,15 +158,16 @@ impl Partition {
         self.isr = state.isr.clone();
     }
 
-    /// A new ISR accepted by the controller within the current leader epoch.
-    /// Kafka's last stable offset: the high watermark, or the first offset of an open transaction below it.
+    /// Kafka's last stable offset: the high watermark, or the first offset of a transaction below it that is open
+    /// or whose marker the HW has not passed yet.
     pub fn last_stable_offset(&self) -> Offset {
         self.log
             .producers
-            .first_unstable_offset()
+            .first_unstable_offset(self.high_watermark)
             .map_or(self.high_watermark, |first| first.min(self.high_watermark))
     }
 
+    /// A new ISR accepted by the controller within the current leader epoch.
     pub fn update_isr(&mut self, isr: Vec<BrokerId>, partition_epoch: i32) {
         if partition_epoch <= self.partition_epoch {
             return;
@@ -226,6 +227,7 @@ impl Partition {
         }
         let old = self.high_watermark;
         self.high_watermark = new;
+        self.log.producers.forget_replicated(new);
         let exposed = if new > old {
             self.log
                 .file

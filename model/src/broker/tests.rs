@@ -623,3 +623,41 @@ fn follower_truncates_to_the_shorter_end_of_a_shared_epoch() {
         "epoch 1's records go"
     );
 }
+
+#[test]
+fn a_proposal_the_controller_refuses_returns_to_the_committed_isr() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    produce(&mut b, 1, 1, &[10, 11]);
+    follower_fetch(&mut b, 2, 2, 0, 2);
+    let out = follower_fetch(&mut b, 3, 3, 0, 2);
+    let id = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send {
+                correlation_id,
+                message: Message::AlterPartitionRequest(_),
+                ..
+            } => Some(*correlation_id),
+            _ => None,
+        })
+        .expect("3 caught up: a proposal");
+    // 3 was fenced meanwhile: the controller refuses, and the leader stops waiting for 3.
+    let answer = AlterPartitionResponse {
+        topic_partition: tp(),
+        error: ErrorCode::INELIGIBLE_REPLICA,
+        leader: 1,
+        leader_epoch: 0,
+        isr: vec![1, 2],
+        partition_epoch: 0,
+    };
+    b.handle_message(
+        4,
+        NodeId::Controller,
+        id,
+        Message::AlterPartitionResponse(answer),
+    );
+    produce(&mut b, 5, 1, &[12]);
+    follower_fetch(&mut b, 6, 2, 0, 3);
+    assert_eq!(b.partitions[&tp()].high_watermark, 3);
+    assert_eq!(b.partitions[&tp()].maximal_isr(), vec![1, 2]);
+}

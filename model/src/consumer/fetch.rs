@@ -116,7 +116,7 @@ impl Consumer {
         match (data.error, fetch_offset) {
             (ErrorCode::NONE, Some(position)) => self.consume(&tp, position, data),
             (ErrorCode::NONE, None) => {
-                self.seek_to_high_watermark(now_ms, &tp, data.high_watermark)
+                self.seek_to_high_watermark(now_ms, &tp, self.latest_offset(&data))
             }
             (ErrorCode::OFFSET_OUT_OF_RANGE, _) => self.reset_out_of_range(now_ms, &tp, &data),
             (
@@ -156,6 +156,14 @@ impl Consumer {
         });
     }
 
+    /// Where ListOffsets(latest) puts a consumer: the high watermark, or for read_committed the last stable offset.
+    fn latest_offset(&self, data: &FetchPartitionResponse) -> Offset {
+        match self.config.isolation_level {
+            IsolationLevel::ReadUncommitted => data.high_watermark,
+            IsolationLevel::ReadCommitted => data.last_stable_offset,
+        }
+    }
+
     /// A `Latest` start: the probe's high watermark is where ListOffsets(latest) would have put us.
     fn seek_to_high_watermark(&mut self, now_ms: u64, tp: &TopicPartition, high_watermark: Offset) {
         if high_watermark < 0 {
@@ -179,7 +187,7 @@ impl Consumer {
         match self.start {
             super::StartPosition::Earliest => self.reset_position(tp, data.log_start_offset),
             super::StartPosition::Latest => {
-                self.seek_to_high_watermark(now_ms, tp, data.high_watermark)
+                self.seek_to_high_watermark(now_ms, tp, self.latest_offset(data))
             }
         }
     }

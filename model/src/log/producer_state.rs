@@ -54,6 +54,9 @@ pub struct ProducerStateManager {
     producers: BTreeMap<i64, ProducerEntry>,
     /// Aborted transactions, in the order their markers were written.
     aborted: Vec<AbortedTxn>,
+    /// Completed transactions as (first offset, marker offset): they hold the last stable offset back until the
+    /// high watermark passes their marker (Kafka's `unreplicatedTxns`).
+    completed: Vec<(Offset, Offset)>,
 }
 
 impl ProducerStateManager {
@@ -117,13 +120,14 @@ impl ProducerStateManager {
                 batches: VecDeque::new(),
                 txn_first_offset: None,
             });
-        if p.producer_epoch != entry.epoch {
+        if p.producer_epoch > entry.epoch {
             entry.epoch = p.producer_epoch;
             entry.batches.clear();
         }
         if let Some(marker) = batch.attributes.control {
             // A marker ends the producer's transaction on this partition; it carries no sequence.
             if let Some(first_offset) = entry.txn_first_offset.take() {
+                self.completed.push((first_offset, batch.base_offset));
                 if matches!(marker, ControlMarker::Abort { .. }) {
                     self.aborted.push(AbortedTxn {
                         producer_id: p.producer_id,
@@ -148,12 +152,22 @@ impl ProducerStateManager {
         }
     }
 
-    /// The first offset of the earliest transaction still open here: the last stable offset cannot pass it.
-    pub fn first_unstable_offset(&self) -> Option<Offset> {
-        self.producers
-            .values()
-            .filter_map(|e| e.txn_first_offset)
-            .min()
+    /// The first offset of the earliest transaction still open here, or completed by a marker at or above
+    /// `high_watermark`: the last stable offset cannot pass it.
+    pub fn first_unstable_offset(&self, high_watermark: Offset) -> Option<Offset> {
+        let open = self.producers.values().filter_map(|e| e.txn_first_offset);
+        let unreplicated = self
+            .completed
+            .iter()
+            .filter(|(_, marker)| *marker >= high_watermark)
+            .map(|(first, _)| *first);
+        open.chain(unreplicated).min()
+    }
+
+    /// The high watermark passed `high_watermark`: completed transactions below it are stable for good.
+    pub fn forget_replicated(&mut self, high_watermark: Offset) {
+        self.completed
+            .retain(|(_, marker)| *marker >= high_watermark);
     }
 
     /// The aborted transactions that have records in `from..until` (what a read_committed fetch must skip).
@@ -314,11 +328,15 @@ mod tests {
     fn open_transactions_hold_the_stable_offset_and_aborts_are_indexed() {
         let mut s = ProducerStateManager::default();
         s.update(&batch(0, 1, 0, 0, 2));
-        assert_eq!(s.first_unstable_offset(), None, "plain batches are stable");
+        assert_eq!(
+            s.first_unstable_offset(100),
+            None,
+            "plain batches are stable"
+        );
         s.update(&transactional(2, 7, 0, 2));
         s.update(&transactional(4, 8, 0, 1));
         s.update(&transactional(5, 7, 2, 1));
-        assert_eq!(s.first_unstable_offset(), Some(2));
+        assert_eq!(s.first_unstable_offset(100), Some(2));
         s.update(&marker(
             6,
             7,
@@ -327,7 +345,7 @@ mod tests {
             },
         ));
         assert_eq!(
-            s.first_unstable_offset(),
+            s.first_unstable_offset(100),
             Some(4),
             "producer 8's stays open"
         );
@@ -338,7 +356,7 @@ mod tests {
                 coordinator_epoch: 0,
             },
         ));
-        assert_eq!(s.first_unstable_offset(), None);
+        assert_eq!(s.first_unstable_offset(100), None);
         let aborted = AbortedTxn {
             producer_id: 7,
             first_offset: 2,

@@ -209,7 +209,7 @@ impl TransactionCoordinator {
         let mut records = Vec::new();
         for m in self.transactions.values_mut() {
             let expired = m.current.state == TxnState::Ongoing
-                && now_ms >= m.current.txn_start_ms + m.current.timeout_ms;
+                && m.current.txn_start_ms + m.current.timeout_ms < now_ms;
             if !expired || m.pending.is_some() {
                 continue;
             }
@@ -279,11 +279,8 @@ impl TransactionCoordinator {
         if m.current.producer_id != producer_id {
             return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         }
-        if producer_epoch < m.current.producer_epoch {
+        if producer_epoch != m.current.producer_epoch {
             return Err(ErrorCode::PRODUCER_FENCED);
-        }
-        if producer_epoch > m.current.producer_epoch {
-            return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
         }
         if m.pending.is_some() {
             return Err(ErrorCode::CONCURRENT_TRANSACTIONS);

@@ -131,8 +131,8 @@ fn an_open_transaction_past_its_timeout_is_aborted_under_a_new_epoch() {
     let mut c = initialized();
     let plan = c.add_partitions(1_000, "app", 7, 0, &[tp(0)]);
     commit(&mut c, plan);
-    assert!(c.abort_timed_out(60_999).is_empty());
-    let records = c.abort_timed_out(61_000);
+    assert!(c.abort_timed_out(61_000).is_empty());
+    let records = c.abort_timed_out(61_001);
     assert_eq!(records.len(), 1);
     assert_eq!(
         (records[0].state, records[0].producer_epoch),
@@ -140,7 +140,7 @@ fn an_open_transaction_past_its_timeout_is_aborted_under_a_new_epoch() {
     );
     c.complete(&records[0]);
     assert_eq!(
-        c.add_partitions(61_001, "app", 7, 0, &[tp(1)]),
+        c.add_partitions(61_002, "app", 7, 0, &[tp(1)]),
         Plan::Reply(ErrorCode::PRODUCER_FENCED),
         "the producer that let it time out is fenced"
     );
