@@ -29,6 +29,9 @@ struct Harness {
     epoch: i32,
     log_end: [Offset; PARTITIONS as usize],
     completed: BTreeMap<u64, SendResult>,
+    /// With idempotence: the records each (partition, producer epoch, base sequence) went out with. One sequence
+    /// must always name the same records, or the broker's deduplication would drop a different batch.
+    sequences: BTreeMap<(i32, i16, i32), Vec<u64>>,
 }
 
 impl Harness {
@@ -44,6 +47,7 @@ impl Harness {
             epoch: 1,
             log_end: [0; PARTITIONS as usize],
             completed: BTreeMap::new(),
+            sequences: BTreeMap::new(),
         }
     }
 
@@ -106,6 +110,13 @@ impl Harness {
         }
         let response = match request {
             Message::MetadataRequest(_) => self.metadata(),
+            Message::InitProducerIdRequest(_) => {
+                Message::InitProducerIdResponse(InitProducerIdResponse {
+                    error: ErrorCode::NONE,
+                    producer_id: 77,
+                    producer_epoch: 0,
+                })
+            }
             Message::ProduceRequest(r) => self.produce(broker, &r, if chaos { op[2] } else { 255 }),
             other => panic!("unexpected request {other:?}"),
         };
@@ -138,6 +149,12 @@ impl Harness {
                 let index = p.topic_partition.partition as usize;
                 let error = if self.leaders[index] != broker {
                     ErrorCode::NOT_LEADER_OR_FOLLOWER
+                } else if p.producer.is_some() && roll < 20 {
+                    // What a leader that lost this producer's state, or saw a gap, answers.
+                    [
+                        ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+                        ErrorCode::UNKNOWN_PRODUCER_ID,
+                    ][roll as usize % 2]
                 } else if roll < 100 {
                     PRODUCE_ERRORS[roll as usize % PRODUCE_ERRORS.len()]
                 } else {
@@ -203,6 +220,19 @@ impl Harness {
             let count = tps.len();
             tps.dedup();
             assert_eq!(tps.len(), count, "one batch per partition");
+            for p in &r.partitions {
+                let Some(seq) = p.producer else {
+                    continue;
+                };
+                let values: Vec<u64> = p.records.iter().map(|r| r.value).collect();
+                let key = (
+                    p.topic_partition.partition,
+                    seq.producer_epoch,
+                    seq.base_sequence,
+                );
+                let first = self.sequences.entry(key).or_insert_with(|| values.clone());
+                assert_eq!(*first, values, "sequence {key:?} reused for other records");
+            }
             let in_flight = self
                 .outstanding
                 .values()
@@ -272,5 +302,27 @@ proptest! {
         }
         h.settle();
         prop_assert_eq!(h.completed.len() as u64, h.next_value);
+    }
+
+    #[test]
+    fn an_idempotent_producer_completes_every_send_once_and_never_reuses_a_sequence(
+        settings in any::<[u8; 3]>(),
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(any::<[u8; 4]>(), 1..200),
+    ) {
+        let [retries, max_in_flight, linger_ms] = settings;
+        let config = ProducerConfig {
+            acks: Acks::All,
+            retries: 1 + u32::from(retries % 4),
+            enable_idempotence: true,
+            ..config(2, 0, max_in_flight, linger_ms)
+        };
+        let mut h = Harness::new(config, seed);
+        for op in ops {
+            h.step(op);
+        }
+        h.settle();
+        prop_assert_eq!(h.completed.len() as u64, h.next_value);
+        prop_assert!(h.next_value == 0 || !h.sequences.is_empty(), "batches went out numbered");
     }
 }
