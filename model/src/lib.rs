@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod controller;
 pub mod error;
 pub mod ids;
+pub mod internal_topics;
 pub mod log;
 pub mod observe;
 pub mod output;
