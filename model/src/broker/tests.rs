@@ -444,16 +444,25 @@ fn producer_state_follows_the_data_to_a_follower_that_becomes_leader() {
     );
 }
 
-/// The AlterPartition requests in `out`, as the ISRs they propose.
-fn proposals(out: &[Output]) -> Vec<Vec<BrokerId>> {
+/// The AlterPartition requests in `out`, as (correlation id, proposed ISR).
+fn alter_requests(out: &[Output]) -> Vec<(u64, Vec<BrokerId>)> {
     out.iter()
         .filter_map(|o| match o {
             Output::Send {
+                correlation_id,
                 message: Message::AlterPartitionRequest(r),
                 ..
-            } => Some(r.new_isr.clone()),
+            } => Some((*correlation_id, r.new_isr.clone())),
             _ => None,
         })
+        .collect()
+}
+
+/// The ISRs the AlterPartition requests in `out` propose.
+fn proposals(out: &[Output]) -> Vec<Vec<BrokerId>> {
+    alter_requests(out)
+        .into_iter()
+        .map(|(_, isr)| isr)
         .collect()
 }
 
@@ -476,17 +485,7 @@ fn a_pending_isr_expansion_survives_a_broken_controller_link() {
     // The proposal goes again with the next heartbeat; the controller answers with the state it applied.
     let out = b.on_timeout(10_000);
     assert_eq!(proposals(&out), vec![vec![1, 2, 3]]);
-    let id = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Send {
-                correlation_id,
-                message: Message::AlterPartitionRequest(_),
-                ..
-            } => Some(*correlation_id),
-            _ => None,
-        })
-        .unwrap();
+    let id = alter_requests(&out)[0].0;
     let answer = AlterPartitionResponse {
         topic_partition: tp(),
         error: ErrorCode::INVALID_UPDATE_VERSION,
@@ -630,17 +629,10 @@ fn a_proposal_the_controller_refuses_returns_to_the_committed_isr() {
     produce(&mut b, 1, 1, &[10, 11]);
     follower_fetch(&mut b, 2, 2, 0, 2);
     let out = follower_fetch(&mut b, 3, 3, 0, 2);
-    let id = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Send {
-                correlation_id,
-                message: Message::AlterPartitionRequest(_),
-                ..
-            } => Some(*correlation_id),
-            _ => None,
-        })
-        .expect("3 caught up: a proposal");
+    let id = alter_requests(&out)
+        .first()
+        .expect("3 caught up: a proposal")
+        .0;
     // 3 was fenced meanwhile: the controller refuses, and the leader stops waiting for 3.
     let answer = AlterPartitionResponse {
         topic_partition: tp(),

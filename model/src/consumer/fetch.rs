@@ -255,26 +255,9 @@ fn records_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::tests::batch;
     use crate::protocol::AbortedTransaction;
-    use crate::record::{BatchAttributes, BatchProducer, Record, RecordBatch};
-
-    fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch {
-        let records = values
-            .iter()
-            .map(|&value| Record {
-                key: None,
-                value,
-                timestamp_ms: 0,
-            })
-            .collect();
-        RecordBatch {
-            base_offset,
-            partition_leader_epoch: epoch,
-            records,
-            producer: None,
-            attributes: BatchAttributes::default(),
-        }
-    }
+    use crate::record::{BatchAttributes, BatchProducer, RecordBatch};
 
     /// A batch of producer `pid`'s transaction, or (with `marker`) the marker ending it.
     fn txn(

@@ -11,7 +11,8 @@ fn tp(partition: i32) -> TopicPartition {
     TopicPartition::new("t", partition)
 }
 
-fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch {
+/// A plain batch of `values` from `base_offset`, written in leader epoch `epoch`.
+pub(super) fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> RecordBatch {
     let records = values
         .iter()
         .map(|&value| Record {
