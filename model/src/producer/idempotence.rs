@@ -94,11 +94,7 @@ pub enum ErrorVerdict {
 }
 
 impl Idempotence {
-    /// Whether InitProducerId should be asked now.
-    pub fn wants_init(&self, now_ms: u64) -> bool {
-        self.producer.is_none() && now_ms >= self.init_not_before_ms
-    }
-
+    /// When InitProducerId may be asked, while the producer has no id.
     pub fn init_not_before_ms(&self) -> Option<u64> {
         self.producer.is_none().then_some(self.init_not_before_ms)
     }

@@ -19,7 +19,10 @@ impl Producer {
 
     /// Kafka's `Sender.maybeSendAndPollTransactionalRequest` for an idempotent producer: any broker hands out ids.
     pub(super) fn maybe_send_init_producer_id(&mut self, now_ms: u64) {
-        if self.init_producer_id_due_ms().is_none() || !self.idempotence.wants_init(now_ms) {
+        if self
+            .init_producer_id_due_ms()
+            .is_none_or(|due| due > now_ms)
+        {
             return;
         }
         let request = InitProducerIdRequest {
