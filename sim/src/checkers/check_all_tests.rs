@@ -77,6 +77,7 @@ fn leaderless_partition_reports_no_convergence_without_false_losses() {
         isr: vec![],
         read: vec![],
         replicas: vec![replica(1, &records(0..2), 2)],
+        batches: Vec::new(),
     };
     let mut history = with_final(&p, partition);
     history.sends = records(0..2)

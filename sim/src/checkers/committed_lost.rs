@@ -116,6 +116,7 @@ mod tests {
             isr: vec![],
             read: vec![],
             replicas: vec![replica(1, &records(0..1), 1), replica(2, &records(0..2), 2)],
+            batches: Vec::new(),
         };
         let mut history = with_final(&p, partition);
         history.observations = vec![(10, hw(1, &p, 1, true, (0, 3), &records(0..3)))];

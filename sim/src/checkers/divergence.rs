@@ -261,6 +261,7 @@ mod tests {
                 // Not in the ISR: not judged.
                 replica(4, &[(0, 555)], 1),
             ],
+            batches: Vec::new(),
         };
         let violations = check(&with_final(&p, partition));
         assert_eq!(violations.len(), 1);
@@ -284,6 +285,7 @@ mod tests {
                 replica(1, &records(0..2), 2),
                 replica(2, &[(0, 100), (1, 101), (2, 777)], 2),
             ],
+            batches: Vec::new(),
         };
         assert_eq!(check(&with_final(&p, partition)), vec![]);
     }

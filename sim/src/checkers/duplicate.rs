@@ -196,6 +196,7 @@ mod tests {
             isr: vec![],
             read: vec![],
             replicas: vec![replica(1, &copies, 2), replica(2, &copies, 2)],
+            batches: Vec::new(),
         };
         let mut history = with_final(&p, partition);
         history.sends = vec![sent(0, 5, &p, 0, true)];

@@ -88,6 +88,7 @@ mod tests {
             isr: vec![],
             read: vec![],
             replicas: vec![replica(1, &[], 0)],
+            batches: Vec::new(),
         };
         let violations = check(&with_final(&p, partition));
         assert_eq!(violations.len(), 1);
@@ -111,6 +112,7 @@ mod tests {
                 replica(2, &records(0..4), 2),
                 replica(3, &records(0..4), 4),
             ],
+            batches: Vec::new(),
         };
         let violations = check(&with_final(&p, partition));
         assert_eq!(violations.len(), 1);

@@ -199,6 +199,7 @@ mod tests {
                 replica(1, &[(0, 100)], 1),
                 replica(2, &[(0, 100), (1, 101)], 1),
             ],
+            batches: Vec::new(),
         };
         let mut history = with_final(&p, partition);
         // 101 survives on broker 2 (even at a different offset than acknowledged); 102 is on no replica at all.

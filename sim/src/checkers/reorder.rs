@@ -139,6 +139,7 @@ mod tests {
         SendOp {
             process,
             idempotent: true,
+            transactional: false,
             invoke_ms,
             ..ok_send(value, p, offset)
         }
@@ -232,6 +233,7 @@ mod tests {
             .zip([1, 0, 3, 2])
             .map(|(value, offset)| SendOp {
                 idempotent: false,
+                transactional: false,
                 ..sent(0, value, &p, offset, value)
             })
             .collect();
@@ -248,6 +250,7 @@ mod tests {
             isr: vec![],
             read: vec![],
             replicas: vec![replica(1, &backwards, 2)],
+            batches: Vec::new(),
         };
         let mut history = with_final(&p, partition);
         history.sends = vec![sent(0, 100, &p, 1, 10), sent(0, 101, &p, 0, 11)];

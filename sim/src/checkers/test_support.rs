@@ -16,6 +16,7 @@ pub fn ok_send(value: u64, tp: &TopicPartition, offset: Offset) -> SendOp {
         tp: Some(tp.clone()),
         acknowledged_by_cluster: true,
         idempotent: false,
+        transactional: false,
         invoke_ms: 10,
         complete_ms: Some(100 + offset as u64),
         outcome: Some(Outcome::Ok),
@@ -47,6 +48,7 @@ pub fn converged(read: &[OffsetValue], brokers: &[BrokerId]) -> FinalPartition {
             .iter()
             .map(|&b| replica(b, read, high_watermark))
             .collect(),
+        batches: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 use ksim_model::observe::{Observation, OffsetValue};
 use ksim_model::{BrokerId, ErrorCode, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a client operation ended, as Jepsen names it: `Info` means the outcome is unknown (it may have happened).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub struct SendOp {
     /// Whether the producer ran with idempotence (`enable.idempotence`, on unless Kafka's rules turn it off): then
     /// a duplicate or a reordering is a violation, without it they are what Kafka's retries are known to cause.
     pub idempotent: bool,
+    /// Sent inside a transaction (see [`TxnOp`]): whether it counts is decided by how its transaction ended.
+    #[serde(default)]
+    pub transactional: bool,
     pub invoke_ms: u64,
     pub complete_ms: Option<u64>,
     /// None while the send is still pending at the end of the run (a pending send counts as Info).
@@ -34,6 +37,51 @@ pub struct SendOp {
     /// The offset the leader assigned, on Ok.
     pub offset: Option<Offset>,
     pub error: Option<ErrorCode>,
+}
+
+/// How a transaction was to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnIntent {
+    Commit,
+    Abort,
+}
+
+/// One transaction of a transactional producer: from `beginTransaction` to the answer to its EndTxn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnOp {
+    /// The producer client that ran it.
+    pub process: u32,
+    pub transactional_id: String,
+    /// The producer id and epoch the transaction ran under.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The values of the records sent inside the transaction, in send order (each also has a [`SendOp`]).
+    pub values: Vec<u64>,
+    /// What the producer asked for at the end; None while it had not got there (still open, or fenced first).
+    pub intent: Option<TxnIntent>,
+    pub invoke_ms: u64,
+    pub complete_ms: Option<u64>,
+    /// Ok: the coordinator acknowledged the intent (committed, or aborted). Fail: it surely did not commit (no
+    /// commit was ever asked for). Info: unknown, e.g. a commit whose answer never came or came as an error.
+    /// None while the transaction is still open at the end of the run.
+    pub outcome: Option<Outcome>,
+    pub error: Option<ErrorCode>,
+}
+
+impl TxnOp {
+    /// The coordinator acknowledged the commit: every record must be in the log, committed, everywhere.
+    pub fn committed(&self) -> bool {
+        self.intent == Some(TxnIntent::Commit) && self.outcome == Some(Outcome::Ok)
+    }
+
+    /// Surely not committed: an acknowledged abort, or a transaction that never asked to commit and ended.
+    pub fn aborted(&self) -> bool {
+        match (self.intent, self.outcome) {
+            (Some(TxnIntent::Abort), Some(Outcome::Ok)) => true,
+            (_, Some(Outcome::Fail)) => true,
+            _ => false,
+        }
+    }
 }
 
 /// One thing a consumer did to a partition.
@@ -66,6 +114,20 @@ pub struct FinalReplica {
     pub leader_epoch: LeaderEpoch,
 }
 
+/// The header of a batch a producer with an id wrote, as the final leader's log holds it: enough to tell which
+/// transaction a record belongs to, how the transaction ended here, and which producer epoch wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalBatch {
+    pub base_offset: Offset,
+    pub last_offset: Offset,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// Written inside a transaction.
+    pub transactional: bool,
+    /// A transaction marker (control batch): how the producer's transaction ended on this partition.
+    pub marker: Option<TxnIntent>,
+}
+
 /// A partition after the run: what a consumer read from its leader, and every replica's own log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinalPartition {
@@ -75,12 +137,22 @@ pub struct FinalPartition {
     /// Every record below the leader's HW, read from offset 0 by a consumer after the cluster settled.
     pub read: Vec<OffsetValue>,
     pub replicas: Vec<FinalReplica>,
+    /// The leader's batches written by producers with an id (idempotent or transactional), markers included, in
+    /// offset order; empty without a leader.
+    #[serde(default)]
+    pub batches: Vec<FinalBatch>,
 }
 
 /// Everything the checkers judge.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub sends: Vec<SendOp>,
+    /// The transactions of transactional producers, in the order they began.
+    #[serde(default)]
+    pub transactions: Vec<TxnOp>,
+    /// The consumer processes reading with `isolation.level` = read_committed.
+    #[serde(default)]
+    pub read_committed: BTreeSet<u32>,
     pub consumes: Vec<ConsumeOp>,
     /// Node observations in the order they happened, with the simulated time in ms.
     pub observations: Vec<(u64, Observation)>,

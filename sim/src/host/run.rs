@@ -6,13 +6,14 @@ use super::process::{BrokerNode, ControllerNode, Process};
 use super::recorder::{Recorder, SharedRecorder};
 use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
-use crate::history::{FinalPartition, FinalReplica, History};
+use crate::history::{FinalBatch, FinalPartition, FinalReplica, History, TxnIntent};
 use crate::nemesis::apply::Nemesis;
 use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::producer_client::ProducerClient;
 use ksim_model::config::TopicConfig;
+use ksim_model::record::{ControlMarker, RecordBatch};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId as SimNodeId;
@@ -311,6 +312,15 @@ fn final_state(
             } else {
                 Vec::new()
             };
+            let batches = leader
+                .and_then(|l| brokers.get(&l))
+                .and_then(|b| {
+                    let node = b.lock().unwrap();
+                    Some(final_batches(
+                        node.broker()?.partitions.get(tp)?.log.file.batches(),
+                    ))
+                })
+                .unwrap_or_default();
             (
                 tp.clone(),
                 FinalPartition {
@@ -318,8 +328,30 @@ fn final_state(
                     isr: record.isr.clone(),
                     read,
                     replicas,
+                    batches,
                 },
             )
+        })
+        .collect()
+}
+
+/// The producer-stamped batch headers of a log, markers included.
+fn final_batches(batches: &[RecordBatch]) -> Vec<FinalBatch> {
+    batches
+        .iter()
+        .filter_map(|b| {
+            let p = b.producer?;
+            Some(FinalBatch {
+                base_offset: b.base_offset,
+                last_offset: b.last_offset(),
+                producer_id: p.producer_id,
+                producer_epoch: p.producer_epoch,
+                transactional: b.attributes.transactional,
+                marker: b.attributes.control.map(|m| match m {
+                    ControlMarker::Commit { .. } => TxnIntent::Commit,
+                    ControlMarker::Abort { .. } => TxnIntent::Abort,
+                }),
+            })
         })
         .collect()
 }

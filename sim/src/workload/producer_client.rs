@@ -79,6 +79,7 @@ impl ProducerClient {
             tp: None,
             acknowledged_by_cluster: self.acks != Acks::None,
             idempotent: self.idempotent,
+            transactional: false,
             invoke_ms: now_ms,
             complete_ms: None,
             outcome: None,
