@@ -41,6 +41,12 @@ pub enum ErrorCode {
     INVALID_TXN_STATE,
     /// `transaction.timeout.ms` is above the broker's `transaction.max.timeout.ms`.
     INVALID_TRANSACTION_TIMEOUT,
+    /// The broker does not coordinate this transactional id (or group): find the coordinator again.
+    NOT_COORDINATOR,
+    /// The coordinator's partition has no leader, or the coordinator is not ready: retry FindCoordinator.
+    COORDINATOR_NOT_AVAILABLE,
+    /// A marker came from a transaction coordinator older than one the partition leader has heard from.
+    TRANSACTION_COORDINATOR_FENCED,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }
@@ -62,6 +68,8 @@ impl ErrorCode {
                 | ErrorCode::BROKER_NOT_AVAILABLE
                 | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
                 | ErrorCode::CONCURRENT_TRANSACTIONS
+                | ErrorCode::NOT_COORDINATOR
+                | ErrorCode::COORDINATOR_NOT_AVAILABLE
         )
     }
 

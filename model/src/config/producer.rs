@@ -47,6 +47,10 @@ pub struct ProducerConfig {
     /// `enable.idempotence`: true by default since Kafka 3.0; it needs acks=all, retries > 0 and at most 5
     /// requests in flight (scenario loading applies Kafka's rules for when it silently turns off).
     pub enable_idempotence: bool,
+    /// `transactional.id`: set, the producer runs transactions (and idempotence must be on).
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`: how long the coordinator lets a transaction stay open before aborting it.
+    pub transaction_timeout_ms: u64,
 }
 
 impl Default for ProducerConfig {
@@ -62,6 +66,8 @@ impl Default for ProducerConfig {
             batch_size: 16_384,
             metadata_max_age_ms: 300_000,
             enable_idempotence: true,
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
         }
     }
 }

@@ -1,22 +1,32 @@
 //! Kafka's wire messages, one file per API, named after Kafka's API keys and fields.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_partition;
 mod broker_heartbeat;
+mod end_txn;
 mod fetch;
+mod find_coordinator;
 mod init_producer_id;
 mod leader_and_isr;
 mod metadata;
 mod offsets_for_leader_epoch;
 mod produce;
+mod write_txn_markers;
 
+pub use add_offsets_to_txn::*;
+pub use add_partitions_to_txn::*;
 pub use alter_partition::*;
 pub use broker_heartbeat::*;
+pub use end_txn::*;
 pub use fetch::*;
+pub use find_coordinator::*;
 pub use init_producer_id::*;
 pub use leader_and_isr::*;
 pub use metadata::*;
 pub use offsets_for_leader_epoch::*;
 pub use produce::*;
+pub use write_txn_markers::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +52,16 @@ pub enum Message {
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
     InitProducerIdRequest(InitProducerIdRequest),
     InitProducerIdResponse(InitProducerIdResponse),
+    FindCoordinatorRequest(FindCoordinatorRequest),
+    FindCoordinatorResponse(FindCoordinatorResponse),
+    AddPartitionsToTxnRequest(AddPartitionsToTxnRequest),
+    AddPartitionsToTxnResponse(AddPartitionsToTxnResponse),
+    AddOffsetsToTxnRequest(AddOffsetsToTxnRequest),
+    AddOffsetsToTxnResponse(AddOffsetsToTxnResponse),
+    EndTxnRequest(EndTxnRequest),
+    EndTxnResponse(EndTxnResponse),
+    WriteTxnMarkersRequest(WriteTxnMarkersRequest),
+    WriteTxnMarkersResponse(WriteTxnMarkersResponse),
 }
 
 impl Message {
@@ -66,6 +86,19 @@ impl Message {
             }
             Message::InitProducerIdRequest(_) | Message::InitProducerIdResponse(_) => {
                 "InitProducerId"
+            }
+            Message::FindCoordinatorRequest(_) | Message::FindCoordinatorResponse(_) => {
+                "FindCoordinator"
+            }
+            Message::AddPartitionsToTxnRequest(_) | Message::AddPartitionsToTxnResponse(_) => {
+                "AddPartitionsToTxn"
+            }
+            Message::AddOffsetsToTxnRequest(_) | Message::AddOffsetsToTxnResponse(_) => {
+                "AddOffsetsToTxn"
+            }
+            Message::EndTxnRequest(_) | Message::EndTxnResponse(_) => "EndTxn",
+            Message::WriteTxnMarkersRequest(_) | Message::WriteTxnMarkersResponse(_) => {
+                "WriteTxnMarkers"
             }
         }
     }
