@@ -2,6 +2,7 @@
 //! from an idempotent producer, that producer's id, epoch and the batch's first sequence number.
 
 use crate::ids::{LeaderEpoch, Offset};
+use crate::txn::TxnLogRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -11,6 +12,16 @@ pub struct Record {
     pub key: Option<Arc<[u8]>>,
     pub value: u64,
     pub timestamp_ms: u64,
+    /// In an internal topic, the coordinator state the record holds (what Kafka serialises into its value).
+    #[serde(default)]
+    pub internal: Option<Arc<InternalValue>>,
+}
+
+/// The value of a record in one of Kafka's internal topics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InternalValue {
+    /// A `__transaction_state` record: one transactional id's whole state after a change.
+    TransactionState(TxnLogRecord),
 }
 
 /// A batch of records appended as one unit. Records are shared: replicating a batch never copies them.

@@ -27,6 +27,7 @@ fn records(values: &[u64]) -> Arc<[Record]> {
             key: None,
             value,
             timestamp_ms: 0,
+            internal: None,
         })
         .collect()
 }

@@ -217,6 +217,7 @@ fn fetch_answer(p: &FetchPartition, seed: u8) -> FetchPartitionResponse {
             key: None,
             value: i,
             timestamp_ms: 0,
+            internal: None,
         })
         .collect();
     answer.batches.push(RecordBatch {

@@ -19,6 +19,7 @@ pub(super) fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> 
             key: None,
             value,
             timestamp_ms: 0,
+            internal: None,
         })
         .collect();
     RecordBatch {

@@ -175,6 +175,7 @@ mod tests {
                 key: None,
                 value: (base as u64 + i as u64) * 10,
                 timestamp_ms: 0,
+                internal: None,
             })
             .collect();
         RecordBatch {

@@ -197,6 +197,7 @@ mod tests {
                 key: None,
                 value: base_offset as u64 + i as u64,
                 timestamp_ms: 0,
+                internal: None,
             })
             .collect();
         RecordBatch {

@@ -242,6 +242,7 @@ mod tests {
             key: key.map(|k| Arc::from(k.as_bytes())),
             value,
             timestamp_ms: 0,
+            internal: None,
         }
     }
 

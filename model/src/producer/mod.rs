@@ -279,6 +279,7 @@ impl Producer {
             key: send.key.clone(),
             value: send.value,
             timestamp_ms: now_ms,
+            internal: None,
         };
         let size = record_size(&record);
         self.accumulator
