@@ -10,6 +10,9 @@ mod produce;
 mod producer_ids;
 mod purgatory;
 mod replica_fetcher;
+mod txn_coordinator;
+mod txn_markers;
+mod write_txn_markers;
 
 pub use partition::{FollowerProgress, LeaderState, Partition, Role};
 
@@ -24,6 +27,7 @@ use purgatory::Purgatory;
 use replica_fetcher::Fetcher;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use txn_coordinator::HostedCoordinator;
 
 pub struct Broker {
     pub id: BrokerId,
@@ -44,6 +48,9 @@ pub struct Broker {
     next_flush_ms: Option<u64>,
     /// The next producer id to hand out within this registration's range (see `producer_ids`).
     next_producer_id: i64,
+    /// The transaction coordinators of the `__transaction_state` partitions this broker leads, by partition.
+    txn_coordinators: BTreeMap<i32, HostedCoordinator>,
+    next_txn_abort_check_ms: u64,
     out: Vec<Output>,
 }
 
@@ -82,6 +89,9 @@ impl Broker {
             next_writeback_ms: now_ms + WRITEBACK_INTERVAL_MS,
             next_flush_ms: config.log_flush_interval_ms.map(|ms| now_ms + ms),
             next_producer_id: 0,
+            txn_coordinators: BTreeMap::new(),
+            next_txn_abort_check_ms: now_ms
+                + config.transaction_abort_timed_out_transaction_cleanup_interval_ms,
             config,
             out: Vec::new(),
         };
@@ -148,7 +158,23 @@ impl Broker {
                 self.handle_heartbeat_response(now_ms, correlation_id, resp)
             }
             Message::InitProducerIdRequest(req) => {
-                self.handle_init_producer_id(from, correlation_id, req)
+                self.handle_init_producer_id(now_ms, from, correlation_id, req)
+            }
+            Message::FindCoordinatorRequest(req) => {
+                self.handle_find_coordinator(from, correlation_id, req)
+            }
+            Message::AddPartitionsToTxnRequest(req) => {
+                self.handle_add_partitions_to_txn(now_ms, from, correlation_id, req)
+            }
+            Message::AddOffsetsToTxnRequest(req) => {
+                self.handle_add_offsets_to_txn(now_ms, from, correlation_id, req)
+            }
+            Message::EndTxnRequest(req) => self.handle_end_txn(now_ms, from, correlation_id, req),
+            Message::WriteTxnMarkersRequest(req) => {
+                self.handle_write_txn_markers(now_ms, from, correlation_id, req)
+            }
+            Message::WriteTxnMarkersResponse(resp) => {
+                self.handle_write_txn_markers_response(now_ms, correlation_id, resp)
             }
             other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
         }
@@ -161,7 +187,10 @@ impl Broker {
         self.purgatory.forget_peer(peer);
         match peer {
             NodeId::Controller => self.controller_disconnected(now_ms),
-            NodeId::Broker(leader) => self.fetcher_disconnected(now_ms, leader),
+            NodeId::Broker(peer) => {
+                self.fetcher_disconnected(now_ms, peer);
+                self.txn_markers_disconnected(now_ms, peer);
+            }
             NodeId::Client(_) => {}
         }
         self.replicate(now_ms);
@@ -217,6 +246,12 @@ impl Broker {
             if let Some(at) = f.next_timeout() {
                 next = next.min(at);
             }
+        }
+        if !self.txn_coordinators.is_empty() {
+            next = next.min(self.next_txn_abort_check_ms);
+        }
+        if let Some(at) = self.next_marker_retry() {
+            next = next.min(at);
         }
         Some(next)
     }
@@ -290,3 +325,5 @@ impl Broker {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

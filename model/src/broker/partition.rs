@@ -183,6 +183,7 @@ impl Partition {
         &mut self,
         records: Arc<[Record]>,
         producer: Option<BatchProducer>,
+        attributes: BatchAttributes,
         now_ms: u64,
     ) -> Offset {
         let base_offset = self.log_end_offset();
@@ -191,7 +192,7 @@ impl Partition {
             partition_leader_epoch: self.leader_epoch,
             records,
             producer,
-            attributes: BatchAttributes::default(),
+            attributes,
         };
         self.log.append(batch, now_ms);
         base_offset

@@ -1,13 +1,15 @@
 //! The produce path on the leader: checks, append, and the acks=0/1/all answers Kafka gives.
 
-use super::purgatory::{DelayedProduce, PendingPartition};
+use super::purgatory::{Answer, DelayedProduce, PendingPartition};
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::NodeId;
 use crate::log::producer_state::SequenceCheck;
 use crate::protocol::{
     Message, ProducePartition, ProducePartitionResponse, ProduceRequest, ProduceResponse,
 };
+use crate::record::BatchAttributes;
 
 impl Broker {
     pub(super) fn handle_produce(
@@ -31,6 +33,7 @@ impl Broker {
             correlation_id,
             deadline_ms: now_ms + req.timeout_ms,
             partitions,
+            answer: Answer::Produce,
         };
         if req.acks == 1 {
             let done = delayed
@@ -58,6 +61,7 @@ impl Broker {
         p: ProducePartition,
     ) -> PendingPartition {
         let min_isr = self.min_insync_replicas(&p.topic_partition);
+        let fence_epochs = self.config.fixes.has(Fix::Kip98ProducerEpochFencing);
         let mut pending = PendingPartition {
             tp: p.topic_partition.clone(),
             base_offset: -1,
@@ -85,7 +89,11 @@ impl Broker {
         }
         let count = p.records.len() as i64;
         if let Some(producer) = &p.producer {
-            match partition.log.producers.check(producer, p.records.len()) {
+            match partition
+                .log
+                .producers
+                .check(producer, p.records.len(), fence_epochs)
+            {
                 Err(error) => {
                     pending.result = Some(error);
                     return pending;
@@ -101,7 +109,16 @@ impl Broker {
                 Ok(SequenceCheck::Append) => {}
             }
         }
-        pending.base_offset = partition.append_as_leader(p.records, p.producer, now_ms);
+        pending.base_offset = partition.append_as_leader(
+            p.records,
+            p.producer,
+            // Only a transaction coordinator writes control batches (WriteTxnMarkers), never a client.
+            BatchAttributes {
+                control: None,
+                ..p.attributes
+            },
+            now_ms,
+        );
         pending.required_offset = pending.base_offset + count;
         pending.leader_epoch = partition.leader_epoch;
         let flush_every = self.config.log_flush_interval_messages;
@@ -129,7 +146,7 @@ impl Broker {
         }
     }
 
-    fn produce_status(&self, p: &PendingPartition) -> Option<ErrorCode> {
+    pub(super) fn produce_status(&self, p: &PendingPartition) -> Option<ErrorCode> {
         let partition = self.partitions.get(&p.tp)?;
         if !partition.is_leader() || partition.leader_epoch != p.leader_epoch {
             return Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
@@ -144,19 +161,23 @@ impl Broker {
     }
 
     fn answer_produce(&mut self, delayed: DelayedProduce) {
-        let partitions = delayed
-            .partitions
-            .iter()
-            .map(|p| match p.result {
-                Some(ErrorCode::NONE) | None => p.ok(),
-                Some(e) => p.failed(e),
-            })
-            .collect();
-        self.send(
-            delayed.client,
-            delayed.correlation_id,
-            Message::ProduceResponse(ProduceResponse { partitions }),
-        );
+        let message = match &delayed.answer {
+            Answer::Produce => {
+                let partitions = delayed
+                    .partitions
+                    .iter()
+                    .map(|p| match p.result {
+                        Some(ErrorCode::NONE) | None => p.ok(),
+                        Some(e) => p.failed(e),
+                    })
+                    .collect();
+                Message::ProduceResponse(ProduceResponse { partitions })
+            }
+            Answer::WriteTxnMarkers { producer_ids } => {
+                Self::txn_markers_response(producer_ids, &delayed.partitions)
+            }
+        };
+        self.send(delayed.client, delayed.correlation_id, message);
     }
 
     /// Produces still waiting at their deadline get REQUEST_TIMED_OUT for what is unfinished.

@@ -1,4 +1,5 @@
-//! InitProducerId for idempotent producers (no transactional id): any broker hands out a fresh producer id.
+//! InitProducerId: any broker hands an idempotent producer a fresh producer id; a transactional one's request
+//! goes to its transaction coordinator (`txn_coordinator`), which takes its ids from the same source.
 //!
 //! Kafka's brokers take blocks of ids from the controller (KIP-730) so ids never repeat across the cluster. Here a
 //! broker derives them from its broker epoch, which the controller hands out once per registration and never
@@ -17,27 +18,29 @@ const IDS_PER_REGISTRATION: i64 = 1 << 20;
 impl Broker {
     pub(super) fn handle_init_producer_id(
         &mut self,
+        now_ms: u64,
         from: NodeId,
         correlation_id: u64,
         req: InitProducerIdRequest,
     ) {
-        assert!(
-            req.transactional_id.is_none(),
-            "transactions are not modelled yet"
-        );
-        let response = match self.controller.broker_epoch() {
-            Some(epoch) if self.next_producer_id < IDS_PER_REGISTRATION => {
-                let producer_id = epoch * IDS_PER_REGISTRATION + self.next_producer_id;
-                self.next_producer_id += 1;
-                InitProducerIdResponse {
-                    error: ErrorCode::NONE,
-                    producer_id,
-                    producer_epoch: 0,
-                }
-            }
+        if let Some(transactional_id) = req.transactional_id.clone() {
+            return self.handle_txn_init_producer_id(
+                now_ms,
+                from,
+                correlation_id,
+                req,
+                transactional_id,
+            );
+        }
+        let response = match self.allocate_producer_id() {
+            Some(producer_id) => InitProducerIdResponse {
+                error: ErrorCode::NONE,
+                producer_id,
+                producer_epoch: 0,
+            },
             // Not registered yet (or out of ids until it registers again): Kafka's producer-id manager answers
             // the same while it waits for its next block.
-            _ => InitProducerIdResponse {
+            None => InitProducerIdResponse {
                 error: ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
                 producer_id: NO_PRODUCER_ID,
                 producer_epoch: NO_PRODUCER_EPOCH,
@@ -48,5 +51,16 @@ impl Broker {
             correlation_id,
             Message::InitProducerIdResponse(response),
         );
+    }
+
+    /// A producer id never handed out before in this cluster, if this broker has a registration to derive it from.
+    pub(super) fn allocate_producer_id(&mut self) -> Option<i64> {
+        let epoch = self.controller.broker_epoch()?;
+        if self.next_producer_id >= IDS_PER_REGISTRATION {
+            return None;
+        }
+        let producer_id = epoch * IDS_PER_REGISTRATION + self.next_producer_id;
+        self.next_producer_id += 1;
+        Some(producer_id)
     }
 }

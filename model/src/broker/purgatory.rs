@@ -1,4 +1,5 @@
-//! Kafka's purgatory: produce requests waiting for the ISR, and fetch requests waiting for data.
+//! Kafka's purgatory: produce requests (and transaction markers) waiting for the ISR, and fetch requests waiting
+//! for data.
 
 use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, NodeId, Offset, TopicPartition};
@@ -11,6 +12,17 @@ pub struct DelayedProduce {
     pub correlation_id: u64,
     pub deadline_ms: u64,
     pub partitions: Vec<PendingPartition>,
+    pub answer: Answer,
+}
+
+/// Which request waits: a client's Produce, or a coordinator's WriteTxnMarkers (appended with acks=all too).
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Produce,
+    /// `producer_ids[i]` is the producer whose marker `partitions[i]` is.
+    WriteTxnMarkers {
+        producer_ids: Vec<i64>,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -61,6 +61,7 @@ impl Broker {
             self.send_replica_request(now_ms, leader, tps);
         }
         self.try_complete_produces(now_ms);
+        self.txn_tick(now_ms);
         self.try_complete_fetches();
         self.assert_invariants();
     }

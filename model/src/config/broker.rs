@@ -1,5 +1,6 @@
 //! Broker settings (server.properties), plus the one operating-system setting that decides what power loss takes.
 
+use super::Fixes;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,17 @@ pub struct BrokerConfig {
     /// 4.1): 1 keeps Eligible Leader Replicas; 0 is Kafka 3.7 to 4.0's election (the strict min-ISR HW rule, but
     /// no ELR), which can make a replica that lost its unflushed tail the leader (the last-replica-standing loss).
     pub eligible_leader_replicas_version: u8,
+    /// `transaction.state.log.num.partitions`
+    pub transaction_state_log_num_partitions: i32,
+    /// `transaction.state.log.replication.factor`
+    pub transaction_state_log_replication_factor: i32,
+    /// `transaction.state.log.min.isr`
+    pub transaction_state_log_min_isr: usize,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the coordinator looks for
+    /// transactions open longer than their `transaction.timeout.ms`.
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// Kafka fixes this run has reverted (none unless a scenario asks).
+    pub fixes: Fixes,
 }
 
 impl BrokerConfig {
@@ -57,6 +69,11 @@ impl Default for BrokerConfig {
             broker_session_timeout_ms: 9_000,
             vm_dirty_expire_centisecs: 3_000,
             eligible_leader_replicas_version: 1,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            fixes: Fixes::default(),
         }
     }
 }

@@ -2,10 +2,12 @@
 
 mod broker;
 mod consumer;
+mod fixes;
 mod producer;
 mod topic;
 
 pub use broker::BrokerConfig;
 pub use consumer::ConsumerConfig;
+pub use fixes::{Fix, Fixes};
 pub use producer::{Acks, ProducerConfig};
 pub use topic::TopicConfig;

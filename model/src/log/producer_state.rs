@@ -29,6 +29,8 @@ struct ProducerEntry {
     batches: VecDeque<BatchMetadata>,
     /// The offset of this producer's open transaction's first batch here (Kafka's `currentTxnFirstOffset`).
     txn_first_offset: Option<Offset>,
+    /// The epoch of the transaction coordinator that wrote this producer's last marker here.
+    coordinator_epoch: i32,
 }
 
 /// A transaction that ended with an abort marker here (Kafka's aborted-transaction index entry).
@@ -70,15 +72,25 @@ impl ProducerStateManager {
     }
 
     /// Kafka's `ProducerAppendInfo.checkProducerEpoch` and `checkSequence`, then the duplicate lookup, for a batch
-    /// of `count` records the leader is asked to append.
-    pub fn check(&self, p: &BatchProducer, count: usize) -> Result<SequenceCheck, ErrorCode> {
+    /// of `count` records the leader is asked to append. Without `fence_epochs` (KIP-98's fencing reverted) an
+    /// older epoch's batch is appended as it comes.
+    pub fn check(
+        &self,
+        p: &BatchProducer,
+        count: usize,
+        fence_epochs: bool,
+    ) -> Result<SequenceCheck, ErrorCode> {
         let Some(entry) = self.producers.get(&p.producer_id) else {
             // No state for this producer (new, or its batches were truncated away or expired): since Kafka 2.8
             // the broker accepts any sequence then, rather than answer UNKNOWN_PRODUCER_ID as it once did.
             return Ok(SequenceCheck::Append);
         };
         if p.producer_epoch < entry.epoch {
-            return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
+            return if fence_epochs {
+                Err(ErrorCode::INVALID_PRODUCER_EPOCH)
+            } else {
+                Ok(SequenceCheck::Append)
+            };
         }
         if p.producer_epoch > entry.epoch {
             // A bumped epoch restarts the sequence.
@@ -107,6 +119,27 @@ impl ProducerStateManager {
         }
     }
 
+    /// Kafka's `appendEndTxnMarker` checks for a marker the coordinator asks to write: not from an older producer
+    /// epoch (unless fencing is reverted), nor from an older coordinator than the last one that wrote here.
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        fence_epochs: bool,
+    ) -> Result<(), ErrorCode> {
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if fence_epochs && producer_epoch < entry.epoch {
+            return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
+        }
+        if coordinator_epoch < entry.coordinator_epoch {
+            return Err(ErrorCode::TRANSACTION_COORDINATOR_FENCED);
+        }
+        Ok(())
+    }
+
     /// Records an appended batch (leader or follower).
     pub fn update(&mut self, batch: &RecordBatch) {
         let Some(p) = batch.producer else {
@@ -119,6 +152,7 @@ impl ProducerStateManager {
                 epoch: p.producer_epoch,
                 batches: VecDeque::new(),
                 txn_first_offset: None,
+                coordinator_epoch: -1,
             });
         if p.producer_epoch > entry.epoch {
             entry.epoch = p.producer_epoch;
@@ -126,6 +160,10 @@ impl ProducerStateManager {
         }
         if let Some(marker) = batch.attributes.control {
             // A marker ends the producer's transaction on this partition; it carries no sequence.
+            entry.coordinator_epoch = match marker {
+                ControlMarker::Commit { coordinator_epoch }
+                | ControlMarker::Abort { coordinator_epoch } => coordinator_epoch,
+            };
             if let Some(first_offset) = entry.txn_first_offset.take() {
                 self.completed.push((first_offset, batch.base_offset));
                 if matches!(marker, ControlMarker::Abort { .. }) {
@@ -220,16 +258,16 @@ mod tests {
     #[test]
     fn a_producer_continues_in_sequence() {
         let mut s = ProducerStateManager::default();
-        assert_eq!(s.check(&header(7, 0, 0), 3), Ok(SequenceCheck::Append));
+        assert_eq!(s.check(&header(7, 0, 0), 3, true), Ok(SequenceCheck::Append));
         assert_eq!(
-            s.check(&header(7, 0, 4), 1),
+            s.check(&header(7, 0, 4), 1, true),
             Ok(SequenceCheck::Append),
             "an unknown producer may start anywhere"
         );
         s.update(&batch(10, 7, 0, 0, 3));
-        assert_eq!(s.check(&header(7, 0, 3), 2), Ok(SequenceCheck::Append));
+        assert_eq!(s.check(&header(7, 0, 3), 2, true), Ok(SequenceCheck::Append));
         assert_eq!(
-            s.check(&header(7, 0, 4), 2),
+            s.check(&header(7, 0, 4), 2, true),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
             "a gap"
         );
@@ -241,7 +279,7 @@ mod tests {
         s.update(&batch(10, 7, 0, 0, 3));
         s.update(&batch(20, 7, 0, 3, 2));
         assert_eq!(
-            s.check(&header(7, 0, 0), 3),
+            s.check(&header(7, 0, 0), 3, true),
             Ok(SequenceCheck::Duplicate(BatchMetadata {
                 first_sequence: 0,
                 last_sequence: 2,
@@ -258,12 +296,12 @@ mod tests {
             s.update(&batch(i * 10, 7, 0, i as i32, 1));
         }
         assert_eq!(
-            s.check(&header(7, 0, 0), 1),
+            s.check(&header(7, 0, 0), 1, true),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
             "too old to be recognised"
         );
         assert!(matches!(
-            s.check(&header(7, 0, 1), 1),
+            s.check(&header(7, 0, 1), 1, true),
             Ok(SequenceCheck::Duplicate(_))
         ));
     }
@@ -273,14 +311,14 @@ mod tests {
         let mut s = ProducerStateManager::default();
         s.update(&batch(0, 7, 3, 0, 5));
         assert_eq!(
-            s.check(&header(7, 2, 5), 1),
+            s.check(&header(7, 2, 5), 1, true),
             Err(ErrorCode::INVALID_PRODUCER_EPOCH)
         );
         assert_eq!(
-            s.check(&header(7, 4, 5), 1),
+            s.check(&header(7, 4, 5), 1, true),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         );
-        assert_eq!(s.check(&header(7, 4, 0), 1), Ok(SequenceCheck::Append));
+        assert_eq!(s.check(&header(7, 4, 0), 1, true), Ok(SequenceCheck::Append));
         s.update(&batch(5, 7, 4, 0, 1));
         assert_eq!(s.epoch_of(7), Some(4));
     }
@@ -289,7 +327,7 @@ mod tests {
     fn sequences_wrap_after_i32_max() {
         let mut s = ProducerStateManager::default();
         s.update(&batch(0, 7, 0, i32::MAX - 1, 2));
-        assert_eq!(s.check(&header(7, 0, 0), 1), Ok(SequenceCheck::Append));
+        assert_eq!(s.check(&header(7, 0, 0), 1, true), Ok(SequenceCheck::Append));
         assert_eq!(header(7, 0, i32::MAX).last_sequence(3), 1);
     }
 
@@ -308,7 +346,7 @@ mod tests {
         // Truncating the last batch away forgets it: its retry is no longer a duplicate.
         let truncated = ProducerStateManager::from_batches(&batches[..2]);
         assert_eq!(
-            truncated.check(&header(7, 0, 2), 4),
+            truncated.check(&header(7, 0, 2), 4, true),
             Ok(SequenceCheck::Append)
         );
     }
@@ -367,6 +405,6 @@ mod tests {
         assert_eq!(s.aborted_between(7, 10), vec![], "ended before 7");
         assert_eq!(s.aborted_between(0, 2), vec![], "begins at 2");
         // A marker takes no sequence: the producer's next batch follows its last data batch.
-        assert_eq!(s.check(&header(7, 0, 3), 1), Ok(SequenceCheck::Append));
+        assert_eq!(s.check(&header(7, 0, 3), 1, true), Ok(SequenceCheck::Append));
     }
 }

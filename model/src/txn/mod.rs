@@ -4,8 +4,8 @@
 //!
 //! This module is the coordinator's pure bookkeeping: every change is first *prepared* (a record to append to the
 //! transaction log, the transaction held pending so nothing else may change it) and *completed* once that record is
-//! committed, as Kafka's `TransactionStateManager.appendTransactionToLog` does. Not yet hosted: the broker that
-//! leads a `__transaction_state` partition will drive it (FindCoordinator, the log appends, WriteTxnMarkers).
+//! committed, as Kafka's `TransactionStateManager.appendTransactionToLog` does. The broker that leads a
+//! `__transaction_state` partition hosts one (`broker::txn_coordinator`) and drives the appends and the markers.
 
 mod metadata;
 #[cfg(test)]
@@ -109,6 +109,26 @@ impl TransactionCoordinator {
             TxnState::PrepareCommit | TxnState::PrepareAbort => {
                 Plan::Reply(ErrorCode::CONCURRENT_TRANSACTIONS)
             }
+        }
+    }
+
+    /// KIP-360: a producer re-initialising names the id and epoch it had. Anything but the current ones means a
+    /// newer producer has taken over since: PRODUCER_FENCED. (Kafka also accepts the epoch before a bump it
+    /// already made, for a retried request; that retry is fenced here.)
+    pub fn check_expected(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<(), ErrorCode> {
+        match self.transactions.get(transactional_id) {
+            Some(m)
+                if m.current.producer_id != producer_id
+                    || m.current.producer_epoch != producer_epoch =>
+            {
+                Err(ErrorCode::PRODUCER_FENCED)
+            }
+            _ => Ok(()),
         }
     }
 
