@@ -12,7 +12,9 @@ use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::producer_client::ProducerClient;
-use ksim_model::config::TopicConfig;
+use ksim_model::config::{ConsumerConfig, TopicConfig};
+use ksim_model::internal_topics::TRANSACTION_STATE_TOPIC;
+use ksim_model::protocol::IsolationLevel;
 use ksim_model::record::{ControlMarker, RecordBatch};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::runtime::{Handle, Runtime};
@@ -25,7 +27,8 @@ use std::time::Duration;
 
 /// How long the final reader may take to read every partition to its HW after the settle.
 const FINAL_READ_TIMEOUT_MS: u64 = 60_000;
-/// The final reader's client id (producers are 1.., consumers 101..).
+/// The final reader's client id (producers are 1.., consumers 101.., read_committed consumers 151.., transactional
+/// producers 300..).
 const FINAL_READER: u32 = 200;
 
 /// Everything one seed produced.
@@ -91,9 +94,11 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Topics with their effective topic-level configs.
+/// Topics with their effective topic-level configs, the transaction log among them when transactions run (Kafka
+/// creates it on the first FindCoordinator; here it exists from the start).
 pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
-    s.topics
+    let mut topics: Vec<TopicConfig> = s
+        .topics
         .iter()
         .map(|t| TopicConfig {
             name: t.name.as_str().into(),
@@ -102,7 +107,18 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             min_insync_replicas: t.min_insync_replicas(&s.broker),
             unclean_leader_election_enable: t.unclean_leader_election_enable(&s.broker),
         })
-        .collect()
+        .collect();
+    if s.workload.transactional_producers > 0 {
+        topics.push(TopicConfig {
+            name: TRANSACTION_STATE_TOPIC.into(),
+            partitions: s.broker.transaction_state_log_num_partitions,
+            replication_factor: s.broker.transaction_state_log_replication_factor,
+            min_insync_replicas: s.broker.transaction_state_log_min_isr,
+            // Kafka never elects an out-of-sync leader for its internal topics' sake either way; keep it safe.
+            unclean_leader_election_enable: false,
+        });
+    }
+    topics
 }
 
 fn spawn_node(
@@ -130,8 +146,10 @@ async fn simulate(
     let handle = Handle::current();
     let clock = Clock::new();
     let topics = topic_configs(&s);
+    // What clients read and checkers judge: the scenario's topics, not the internal ones.
     let partitions: Vec<TopicPartition> = topics
         .iter()
+        .filter(|t| !t.name.starts_with("__"))
         .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p)))
         .collect();
     let bootstrap: Vec<BrokerId> = (1..=s.brokers).collect();
@@ -165,7 +183,7 @@ async fn simulate(
         );
         brokers.insert(b, broker);
     }
-    let topic_names: Vec<Arc<str>> = topics.iter().map(|t| t.name.clone()).collect();
+    let topic_names: Vec<Arc<str>> = s.topics.iter().map(|t| t.name.as_str().into()).collect();
     for p in 1..=s.workload.producers {
         let client = ProducerClient::new(
             p,
@@ -190,11 +208,20 @@ async fn simulate(
             ),
         );
     }
-    for c in 1..=s.workload.consumers {
-        let id = 100 + c;
+    let read_committed = ConsumerConfig {
+        isolation_level: IsolationLevel::ReadCommitted,
+        ..s.consumer.clone()
+    };
+    let consumers = (1..=s.workload.consumers).map(|c| (100 + c, s.consumer.clone()));
+    let committed_readers =
+        (1..=s.workload.read_committed_consumers).map(|c| (150 + c, read_committed.clone()));
+    for (id, config) in consumers.chain(committed_readers) {
+        if config.isolation_level == IsolationLevel::ReadCommitted {
+            recorder.lock().unwrap().history.read_committed.insert(id);
+        }
         let client = ConsumerClient::new(
             id,
-            s.consumer.clone(),
+            config,
             bootstrap.clone(),
             partitions.clone(),
             recorder.clone(),
@@ -228,6 +255,7 @@ async fn simulate(
         rng,
         s.broker.replica_lag_time_max_ms,
         s.network.latency_ms,
+        s.broker.transaction_state_log_num_partitions,
     ));
     let faults: Vec<_> = schedule
         .iter()
@@ -250,9 +278,14 @@ async fn simulate(
         .trace_event(clock.now_ms(), &"healed: settling");
     clock.sleep_until_ms(clock.now_ms() + s.settle_ms).await;
 
+    // The final reader sees every record below the HW, aborted ones included: the checkers tell them apart.
+    let final_config = ConsumerConfig {
+        isolation_level: IsolationLevel::ReadUncommitted,
+        ..s.consumer.clone()
+    };
     let reader = Arc::new(Mutex::new(ConsumerClient::new(
         FINAL_READER,
-        s.consumer.clone(),
+        final_config,
         bootstrap.clone(),
         partitions.clone(),
         recorder.clone(),

@@ -4,7 +4,9 @@ use super::fault::{Fault, Target};
 use crate::host::process::{BrokerNode, ControllerNode};
 use crate::host::recorder::SharedRecorder;
 use crate::host::Clock;
-use ksim_model::{BrokerId, NodeId, NO_LEADER};
+use crate::workload::txn_producer_client::transactional_id;
+use ksim_model::internal_topics::{partition_for, TRANSACTION_STATE_TOPIC};
+use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
 use madsim::task::NodeId as SimNodeId;
@@ -27,6 +29,8 @@ pub struct Nemesis {
     down: Mutex<BTreeSet<NodeId>>,
     pub replica_lag_time_max_ms: u64,
     pub default_latency_ms: (u64, u64),
+    /// `transaction.state.log.num.partitions`, to find a transactional id's coordinator.
+    pub txn_log_partitions: i32,
 }
 
 impl Nemesis {
@@ -41,6 +45,7 @@ impl Nemesis {
         rng: ChaCha8Rng,
         replica_lag_time_max_ms: u64,
         default_latency_ms: (u64, u64),
+        txn_log_partitions: i32,
     ) -> Self {
         Nemesis {
             handle,
@@ -53,6 +58,7 @@ impl Nemesis {
             down: Mutex::new(BTreeSet::new()),
             replica_lag_time_max_ms,
             default_latency_ms,
+            txn_log_partitions,
         }
     }
 
@@ -64,22 +70,27 @@ impl Nemesis {
             .trace_event(now, &("nemesis", what, fault, detail));
     }
 
-    /// The broker a target names now; `Leader` is the controller's leader of the first partition.
+    /// The broker a target names now: `Leader` is the controller's leader of the scenario's first partition,
+    /// `Coordinator` the leader of the first transactional id's `__transaction_state` partition.
     pub fn resolve(&self, target: Target) -> NodeId {
-        match target {
-            Target::Broker(b) => NodeId::Broker(b),
-            Target::Controller => NodeId::Controller,
-            Target::Leader => {
-                let controller = self.controller.lock().unwrap();
-                let leader = controller
-                    .state()
-                    .partitions
-                    .values()
-                    .next()
-                    .map_or(NO_LEADER, |p| p.leader);
-                NodeId::Broker(if leader == NO_LEADER { 1 } else { leader })
+        let controller = self.controller.lock().unwrap();
+        let partitions = &controller.state().partitions;
+        let leader = match target {
+            Target::Broker(b) => return NodeId::Broker(b),
+            Target::Controller => return NodeId::Controller,
+            Target::Leader => partitions
+                .iter()
+                .find(|(tp, _)| !tp.topic.starts_with("__"))
+                .map_or(NO_LEADER, |(_, p)| p.leader),
+            Target::Coordinator => {
+                let tp = TopicPartition::new(
+                    TRANSACTION_STATE_TOPIC,
+                    partition_for(&transactional_id(0), self.txn_log_partitions),
+                );
+                partitions.get(&tp).map_or(NO_LEADER, |p| p.leader)
             }
-        }
+        };
+        NodeId::Broker(if leader == NO_LEADER { 1 } else { leader })
     }
 
     fn cluster(&self) -> Vec<NodeId> {

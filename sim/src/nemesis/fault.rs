@@ -11,6 +11,9 @@ pub enum Target {
     Controller,
     /// The current leader of the scenario's first partition, resolved when the fault starts.
     Leader,
+    /// The current transaction coordinator of the first transactional producer (the leader of its
+    /// `__transaction_state` partition), resolved when the fault starts.
+    Coordinator,
 }
 
 /// One fault. Each lasts from its start until it is healed (`duration_ms` after it starts, or at the end of the fault phase).

@@ -39,7 +39,11 @@ fn draw_random(
         let duration =
             between(rng, random.duration_ms.0, random.duration_ms.1).min(scenario.duration_ms - t);
         let kind = random.kinds[(rng.next_u64() % random.kinds.len() as u64) as usize];
-        let fault = draw_fault(kind, scenario.brokers, rng);
+        let targets = Targets {
+            brokers: scenario.brokers,
+            coordinator: scenario.workload.transactional_producers > 0,
+        };
+        let fault = draw_fault(kind, targets, rng);
         out.push(ScheduledFault {
             at_ms: t,
             duration_ms: duration,
@@ -50,30 +54,41 @@ fn draw_random(
     out
 }
 
-fn draw_target(brokers: i32, rng: &mut ChaCha8Rng, allow_controller: bool) -> Target {
-    let choices = brokers as u64 + 1 + allow_controller as u64;
+/// What a random fault may hit: the brokers, and the transaction coordinator when transactions run.
+#[derive(Clone, Copy, Debug)]
+pub struct Targets {
+    pub brokers: i32,
+    pub coordinator: bool,
+}
+
+/// The leader, a broker, the controller (if allowed) or the coordinator (if transactions run), uniformly. Without
+/// transactions the draw is what it always was, so existing seeds keep their schedules.
+fn draw_target(targets: Targets, rng: &mut ChaCha8Rng, allow_controller: bool) -> Target {
+    let brokers = targets.brokers as u64;
+    let choices = brokers + 1 + allow_controller as u64 + targets.coordinator as u64;
     match rng.next_u64() % choices {
         0 => Target::Leader,
-        n if n as i32 <= brokers => Target::Broker(n as i32),
-        _ => Target::Controller,
+        n if n <= brokers => Target::Broker(n as i32),
+        n if allow_controller && n == brokers + 1 => Target::Controller,
+        _ => Target::Coordinator,
     }
 }
 
-pub fn draw_fault(kind: FaultKind, brokers: i32, rng: &mut ChaCha8Rng) -> Fault {
+pub fn draw_fault(kind: FaultKind, targets: Targets, rng: &mut ChaCha8Rng) -> Fault {
     match kind {
         FaultKind::Crash => Fault::Crash {
-            target: draw_target(brokers, rng, true),
+            target: draw_target(targets, rng, true),
         },
         FaultKind::PowerLoss => Fault::PowerLoss {
-            target: draw_target(brokers, rng, false),
+            target: draw_target(targets, rng, false),
         },
         FaultKind::Isolate => Fault::Isolate {
-            target: draw_target(brokers, rng, true),
+            target: draw_target(targets, rng, true),
         },
         FaultKind::SplitHalves => Fault::SplitHalves,
         FaultKind::OneWay => {
-            let from = draw_target(brokers, rng, true);
-            let mut to = draw_target(brokers, rng, true);
+            let from = draw_target(targets, rng, true);
+            let mut to = draw_target(targets, rng, true);
             if to == from {
                 to = if from == Target::Controller {
                     Target::Leader
@@ -84,7 +99,7 @@ pub fn draw_fault(kind: FaultKind, brokers: i32, rng: &mut ChaCha8Rng) -> Fault 
             Fault::OneWay { from, to }
         }
         FaultKind::Bridge => Fault::Bridge {
-            bridge: draw_target(brokers, rng, false),
+            bridge: draw_target(targets, rng, false),
         },
         FaultKind::Slow => {
             let min_ms = between(rng, 1, 20);

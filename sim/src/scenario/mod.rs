@@ -49,8 +49,20 @@ pub struct Workload {
     pub records_per_second: u32,
     /// Keys are drawn from 0..keys; 0 sends null keys (sticky partitioning).
     pub keys: u32,
-    /// Consumers that read every partition from the start during the run (for poll checkers).
+    /// Consumers that read every partition from the start during the run (for poll checkers), with the
+    /// `[consumer]` settings.
     pub consumers: u32,
+    /// More such consumers, reading with `isolation.level` = read_committed whatever `[consumer]` says.
+    pub read_committed_consumers: u32,
+    /// Transactional producers, each with its own `transactional.id`, running one transaction after another.
+    pub transactional_producers: u32,
+    /// Records each transaction sends, spread over the topics' partitions.
+    pub records_per_transaction: u32,
+    /// The share of transactions (in percent) a transactional producer aborts on purpose.
+    pub abort_percent: u32,
+    /// Restarts per transactional id: each starts a new producer with the same `transactional.id` at a time drawn
+    /// from the seed while the previous one keeps running, a zombie until it is fenced.
+    pub zombie_restarts: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

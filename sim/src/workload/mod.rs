@@ -2,3 +2,4 @@
 
 pub mod consumer_client;
 pub mod producer_client;
+pub mod txn_producer_client;

@@ -24,6 +24,8 @@ pub(super) const KINDS: [(&str, FaultKind); 8] = [
 pub(super) struct Limits {
     pub brokers: i32,
     pub duration_ms: u64,
+    /// Whether transactional producers run, so a fault may target their coordinator.
+    pub transactions: bool,
 }
 
 pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {
@@ -89,7 +91,7 @@ fn scheduled(t: &Table, limits: &Limits) -> Res<ScheduledFault> {
     t.only(&valid)?;
     let at_ms = t.req("at_ms", |v| at_ms(v, limits.duration_ms))?;
     let duration_ms = t.req("duration_ms", |v| v.int_in(1, LONG))?;
-    let fault = fault(t, kind, limits.brokers)?;
+    let fault = fault(t, kind, limits)?;
     Ok(ScheduledFault {
         at_ms,
         duration_ms,
@@ -120,8 +122,8 @@ fn fields(kind: FaultKind) -> &'static [&'static str] {
     }
 }
 
-fn fault(t: &Table, kind: FaultKind, brokers: i32) -> Res<Fault> {
-    let target = |key: &str| t.req(key, |v| target(v, brokers));
+fn fault(t: &Table, kind: FaultKind, limits: &Limits) -> Res<Fault> {
+    let target = |key: &str| t.req(key, |v| target(v, limits));
     Ok(match kind {
         FaultKind::Crash => Fault::Crash {
             target: target("target")?,
@@ -187,14 +189,18 @@ fn loss_rate(v: &Value) -> Res<f64> {
     Ok(rate)
 }
 
-/// `"leader"`, `"controller"` or `{ broker = N }` with N an existing broker.
-fn target(v: &Value, brokers: i32) -> Res<Target> {
-    const VALID: &str = "\"leader\", \"controller\" or { broker = N }";
+/// `"leader"`, `"controller"`, `"coordinator"` (with transactions) or `{ broker = N }` with N an existing broker.
+fn target(v: &Value, limits: &Limits) -> Res<Target> {
+    const VALID: &str = "\"leader\", \"controller\", \"coordinator\" or { broker = N }";
     match (v.raw().as_str(), v.table()) {
         (Some("leader"), _) => Ok(Target::Leader),
         (Some("controller"), _) => Ok(Target::Controller),
+        (Some("coordinator"), _) if limits.transactions => Ok(Target::Coordinator),
+        (Some("coordinator"), _) => Err(v.bad(
+            "names the transaction coordinator, but the workload has no transactional_producers",
+        )),
         (Some(other), _) => Err(v.bad(format_args!("must be {VALID}, got {other:?}"))),
-        (None, Ok(table)) => broker_target(&table, brokers),
+        (None, Ok(table)) => broker_target(&table, limits.brokers),
         (None, Err(_)) => Err(v.wrong_type(VALID)),
     }
 }

@@ -5,7 +5,7 @@ use super::walk::{Res, Table, Value, INT, LONG};
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
 use ksim_model::protocol::IsolationLevel;
 
-pub(super) const BROKER_KEYS: [&str; 13] = [
+pub(super) const BROKER_KEYS: [&str; 17] = [
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
@@ -19,9 +19,13 @@ pub(super) const BROKER_KEYS: [&str; 13] = [
     "broker.session.timeout.ms",
     "vm.dirty_expire_centisecs",
     "eligible.leader.replicas.version",
+    "transaction.state.log.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
 ];
 
-pub(super) const PRODUCER_KEYS: [&str; 10] = [
+pub(super) const PRODUCER_KEYS: [&str; 11] = [
     "acks",
     "retries",
     "retry.backoff.ms",
@@ -32,6 +36,7 @@ pub(super) const PRODUCER_KEYS: [&str; 10] = [
     "batch.size",
     "metadata.max.age.ms",
     "enable.idempotence",
+    "transaction.timeout.ms",
 ];
 
 pub(super) const CONSUMER_KEYS: [&str; 6] = [
@@ -117,6 +122,28 @@ pub(super) fn broker(t: &Table) -> Res<BrokerConfig> {
             d.eligible_leader_replicas_version,
             |v| v.int_in(0, 1),
         )?,
+        transaction_state_log_num_partitions: t.or(
+            "transaction.state.log.num.partitions",
+            d.transaction_state_log_num_partitions,
+            |v| v.int_in(1, INT),
+        )?,
+        transaction_state_log_replication_factor: t.or(
+            "transaction.state.log.replication.factor",
+            d.transaction_state_log_replication_factor,
+            |v| v.int_in(1, INT),
+        )?,
+        transaction_state_log_min_isr: t.or(
+            "transaction.state.log.min.isr",
+            d.transaction_state_log_min_isr,
+            |v| v.int_in(1, INT),
+        )?,
+        transaction_abort_timed_out_transaction_cleanup_interval_ms: t.or(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            d.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            |v| v.int_in(1, INT),
+        )?,
+        // Set by the scenario's [model] section.
+        fixes: d.fixes,
     };
     check_socket_timeout(t, &config)?;
     Ok(config)
@@ -173,6 +200,13 @@ pub(super) fn producer(t: &Table) -> Res<ProducerConfig> {
         })?,
         // Resolved below, once the settings it depends on are known.
         enable_idempotence: d.enable_idempotence,
+        // Each transactional producer of the workload gets its own (see [workload]).
+        transactional_id: None,
+        // Kafka's producer accepts any positive int; the coordinator refuses more than
+        // transaction.max.timeout.ms (15 minutes) with INVALID_TRANSACTION_TIMEOUT.
+        transaction_timeout_ms: t.or("transaction.timeout.ms", d.transaction_timeout_ms, |v| {
+            v.int_in(1, INT)
+        })?,
     };
     config.delivery_timeout_ms = delivery_timeout(t, &config)?;
     config.enable_idempotence = idempotence(t, &config)?;

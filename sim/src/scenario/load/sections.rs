@@ -1,4 +1,5 @@
-//! The scenario's own sections: the top level, `[cluster]`, `[[topic]]`, `[workload]`, `[network]` and `[expect]`.
+//! The scenario's own sections: the top level, `[cluster]`, `[[topic]]`, `[workload]`, `[network]`, `[expect]` and
+//! `[model]`.
 //! Each table's unknown keys are rejected before its values are read, so a misspelt key is never reported as missing.
 
 use super::faults::{self, Limits};
@@ -6,8 +7,9 @@ use super::kafka;
 use super::walk::{Res, Table, Value, INT, LONG};
 use crate::checkers::ViolationKind;
 use crate::scenario::{Expect, Faults, Network, Scenario, TopicSpec, Workload};
+use ksim_model::config::{BrokerConfig, Fix, Fixes};
 
-const ROOT_KEYS: [&str; 13] = [
+const ROOT_KEYS: [&str; 14] = [
     "name",
     "description",
     "duration_ms",
@@ -21,6 +23,7 @@ const ROOT_KEYS: [&str; 13] = [
     "network",
     "faults",
     "expect",
+    "model",
 ];
 
 const TOPIC_KEYS: [&str; 5] = [
@@ -43,25 +46,31 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
     let settle_ms = root.or("settle_ms", 30_000, |v| v.int_in(1, LONG))?;
     let brokers = root.opt("cluster", |v| cluster(&v.table()?))?;
     let brokers = brokers.ok_or_else(|| root.missing("cluster", ": add [cluster] with brokers"))?;
+    let workload = section(root, "workload", DEFAULT_WORKLOAD, workload)?;
     let limits = Limits {
         brokers,
         duration_ms,
+        transactions: workload.transactional_producers > 0,
     };
-    Ok(Scenario {
+    let mut broker: BrokerConfig = section(root, "broker", Default::default(), kafka::broker)?;
+    broker.fixes = section(root, "model", Fixes::default(), model)?;
+    let scenario = Scenario {
         name,
         description,
         duration_ms,
         settle_ms,
         brokers,
-        broker: section(root, "broker", Default::default(), kafka::broker)?,
+        broker,
         topics: topics(root, brokers)?,
         producer: section(root, "producer", Default::default(), kafka::producer)?,
         consumer: section(root, "consumer", Default::default(), kafka::consumer)?,
-        workload: section(root, "workload", DEFAULT_WORKLOAD, workload)?,
+        workload,
         network: section(root, "network", DEFAULT_NETWORK, network)?,
         faults: section(root, "faults", NO_FAULTS, |t| faults::faults(t, &limits))?,
         expect: section(root, "expect", Expect::default(), expect)?,
-    })
+    };
+    check_transactions(root, &scenario)?;
+    Ok(scenario)
 }
 
 /// An optional table: `default` when the file leaves it out.
@@ -79,6 +88,11 @@ const DEFAULT_WORKLOAD: Workload = Workload {
     records_per_second: 50,
     keys: 16,
     consumers: 1,
+    read_committed_consumers: 0,
+    transactional_producers: 0,
+    records_per_transaction: 10,
+    abort_percent: 0,
+    zombie_restarts: 0,
 };
 const DEFAULT_NETWORK: Network = Network {
     latency_ms: (1, 10),
@@ -174,8 +188,20 @@ fn replication_factor(v: &Value, brokers: i32) -> Res<i32> {
     Ok(rf)
 }
 
+const WORKLOAD_KEYS: [&str; 9] = [
+    "producers",
+    "records_per_second",
+    "keys",
+    "consumers",
+    "read_committed_consumers",
+    "transactional_producers",
+    "records_per_transaction",
+    "abort_percent",
+    "zombie_restarts",
+];
+
 fn workload(t: &Table) -> Res<Workload> {
-    t.only(&["producers", "records_per_second", "keys", "consumers"])?;
+    t.only(&WORKLOAD_KEYS)?;
     let d = DEFAULT_WORKLOAD;
     let count = |v: &Value| v.int_in(0, u32::MAX.into());
     Ok(Workload {
@@ -185,7 +211,80 @@ fn workload(t: &Table) -> Res<Workload> {
         })?,
         keys: t.or("keys", d.keys, count)?,
         consumers: t.or("consumers", d.consumers, count)?,
+        read_committed_consumers: t.or(
+            "read_committed_consumers",
+            d.read_committed_consumers,
+            |v| v.int_in(0, 49),
+        )?,
+        // Client ids leave room for 9 transactional ids of 10 instances each.
+        transactional_producers: t.or(
+            "transactional_producers",
+            d.transactional_producers,
+            |v| v.int_in(0, 9),
+        )?,
+        records_per_transaction: t.or(
+            "records_per_transaction",
+            d.records_per_transaction,
+            |v| v.int_in(1, 10_000),
+        )?,
+        abort_percent: t.or("abort_percent", d.abort_percent, |v| v.int_in(0, 100))?,
+        zombie_restarts: t.or("zombie_restarts", d.zombie_restarts, |v| v.int_in(0, 9))?,
     })
+}
+
+/// `[model]`: the Kafka fixes this run reverts, by name, to show what the checkers catch without them.
+fn model(t: &Table) -> Res<Fixes> {
+    t.only(&["revert"])?;
+    let mut fixes = Fixes::default();
+    for item in t.or("revert", Vec::new(), |v| v.array())? {
+        let name = item.str()?;
+        let Some(fix) = Fix::from_name(name) else {
+            let names: Vec<String> = Fix::ALL.iter().map(|f| format!("{:?}", f.name())).collect();
+            return Err(item.bad(format_args!(
+                "names an unknown fix {name:?}; the fixes are {}",
+                names.join(", ")
+            )));
+        };
+        if !fixes.reverted.insert(fix) {
+            return Err(item.bad(format_args!("repeats {name:?}")));
+        }
+    }
+    Ok(fixes)
+}
+
+/// Transactions need an idempotent producer with acks=all (Kafka refuses a `transactional.id` otherwise), and
+/// a cluster with brokers enough for the transaction log's replication factor.
+fn check_transactions(root: &Table, s: &Scenario) -> Res<()> {
+    if s.workload.transactional_producers == 0 {
+        return Ok(());
+    }
+    let blame = |keys: &[&str], message: String| -> Res<()> {
+        let table = root.get(keys[0]).map(|v| v.table()).transpose()?;
+        Err(match table {
+            Some(t) => t.blame(&keys[1..], message),
+            None => root.blame(&["workload"], message),
+        })
+    };
+    if !s.producer.enable_idempotence {
+        return blame(
+            &["producer", "enable.idempotence", "acks", "retries"],
+            "workload.transactional_producers needs an idempotent producer (acks \"all\", retries > 0, \
+             enable.idempotence not false), as Kafka requires for a transactional.id"
+                .to_string(),
+        );
+    }
+    let rf = s.broker.transaction_state_log_replication_factor;
+    if rf > s.brokers {
+        return blame(
+            &["broker", "transaction.state.log.replication.factor"],
+            format!(
+                "broker.\"transaction.state.log.replication.factor\": impossible cluster: {rf} > {} brokers \
+                 (Kafka's default is 3; set it to at most the broker count)",
+                s.brokers
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn network(t: &Table) -> Res<Network> {

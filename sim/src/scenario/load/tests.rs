@@ -7,7 +7,7 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{
     Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
 };
-use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
+use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, Fix, Fixes, ProducerConfig};
 use ksim_model::protocol::IsolationLevel;
 use std::path::Path;
 
@@ -35,6 +35,10 @@ brokers = 3
 "broker.session.timeout.ms" = 6000
 "vm.dirty_expire_centisecs" = 1500
 "eligible.leader.replicas.version" = 0
+"transaction.state.log.num.partitions" = 5
+"transaction.state.log.replication.factor" = 2
+"transaction.state.log.min.isr" = 1
+"transaction.abort.timed.out.transaction.cleanup.interval.ms" = 2000
 
 [[topic]]
 name = "events"
@@ -58,6 +62,7 @@ retries = 10
 "linger.ms" = 0
 "batch.size" = 1_024
 "metadata.max.age.ms" = 60000
+"transaction.timeout.ms" = 5000
 
 [consumer]
 "fetch.max.wait.ms" = 100
@@ -72,6 +77,13 @@ producers = 2
 records_per_second = 100
 keys = 0
 consumers = 3
+read_committed_consumers = 2
+records_per_transaction = 4
+abort_percent = 25
+zombie_restarts = 1
+
+[model]
+revert = ["KIP-98"]
 
 [network]
 latency_ms = [2, 2]
@@ -218,6 +230,13 @@ fn full_expected() -> Scenario {
             broker_session_timeout_ms: 6_000,
             vm_dirty_expire_centisecs: 1_500,
             eligible_leader_replicas_version: 0,
+            transaction_state_log_num_partitions: 5,
+            transaction_state_log_replication_factor: 2,
+            transaction_state_log_min_isr: 1,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 2_000,
+            fixes: Fixes {
+                reverted: [Fix::Kip98ProducerEpochFencing].into(),
+            },
         },
         topics: vec![
             TopicSpec {
@@ -246,6 +265,8 @@ fn full_expected() -> Scenario {
             batch_size: 1_024,
             metadata_max_age_ms: 60_000,
             enable_idempotence: false,
+            transactional_id: None,
+            transaction_timeout_ms: 5_000,
         },
         consumer: ConsumerConfig {
             fetch_max_wait_ms: 100,
@@ -260,6 +281,11 @@ fn full_expected() -> Scenario {
             records_per_second: 100,
             keys: 0,
             consumers: 3,
+            read_committed_consumers: 2,
+            transactional_producers: 0,
+            records_per_transaction: 4,
+            abort_percent: 25,
+            zombie_restarts: 1,
         },
         network: Network { latency_ms: (2, 2) },
         faults: Faults {
@@ -356,7 +382,12 @@ fn minimal_scenario_takes_every_default() {
             producers: 1,
             records_per_second: 50,
             keys: 16,
-            consumers: 1
+            consumers: 1,
+            read_committed_consumers: 0,
+            transactional_producers: 0,
+            records_per_transaction: 10,
+            abort_percent: 0,
+            zombie_restarts: 0,
         }
     );
     assert_eq!(
@@ -737,7 +768,7 @@ fn broker_targets_must_exist() {
         &text,
         "follower",
         "faults.at[0].target",
-        "must be \"leader\", \"controller\" or { broker = N }",
+        "must be \"leader\", \"controller\", \"coordinator\" or { broker = N }",
     );
 }
 
@@ -926,4 +957,64 @@ fn idempotence_asked_for_with_a_conflicting_setting_is_refused() {
         "producer.\"max.in.flight.requests.per.connection\"",
         "at most 5",
     );
+}
+
+#[test]
+fn transactions_need_an_idempotent_producer_and_brokers_for_the_transaction_log() {
+    let text = with("[producer]\nacks = \"1\"\n[workload]\ntransactional_producers = 1\n");
+    assert_error(
+        &text,
+        "acks = ",
+        "producer.acks",
+        "needs an idempotent producer",
+    );
+    let text = with("[workload]\ntransactional_producers = 1\n");
+    assert!(parse(&text, "t").is_ok(), "3 brokers hold the default RF 3");
+    let text = format!(
+        "{}\n[workload]\ntransactional_producers = 1\n",
+        replacing("brokers = 3", "brokers = 2")
+            .replace("\"replication.factor\" = 3", "\"replication.factor\" = 2")
+    );
+    assert_error(
+        &text,
+        "[workload]",
+        "workload",
+        "transaction.state.log.replication.factor\": impossible cluster: 3 > 2 brokers",
+    );
+}
+
+#[test]
+fn the_coordinator_is_a_fault_target_only_with_transactions() {
+    let fault =
+        "[[faults.at]]\nat_ms = 1\nduration_ms = 1\nkind = \"crash\"\ntarget = \"coordinator\"\n";
+    assert_error(
+        &with(fault),
+        "target = ",
+        "faults.at[0].target",
+        "no transactional_producers",
+    );
+    let s = parse(
+        &with(&format!("[workload]\ntransactional_producers = 1\n{fault}")),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        s.faults.timeline[0].fault,
+        Fault::Crash {
+            target: Target::Coordinator
+        }
+    );
+}
+
+#[test]
+fn model_reverts_only_known_fixes() {
+    let text = with("[model]\nrevert = [\"KIP-9000\"]\n");
+    assert_error(
+        &text,
+        "revert",
+        "model.revert[0]",
+        "the fixes are \"KIP-98\"",
+    );
+    let s = parse(&with("[model]\nrevert = [\"KIP-98\"]\n"), "t").unwrap();
+    assert!(!s.broker.fixes.has(Fix::Kip98ProducerEpochFencing));
 }
