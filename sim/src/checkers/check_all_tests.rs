@@ -3,6 +3,7 @@
 use super::test_support::*;
 use super::{check_all, ViolationKind};
 use crate::history::{FinalPartition, History};
+use ksim_model::observe::OffsetValue;
 
 /// An unclean election: leader 1 committed offsets 0..3, power loss took broker 1, and broker 2 (out of sync, with
 /// only offset 0) took over and reused offsets 1 and 2. A consumer had read the old records.
@@ -88,4 +89,65 @@ fn leaderless_partition_reports_no_convergence_without_false_losses() {
     history.consumes = vec![poll(7, &p, &records(0..2), 15)];
     let kinds: Vec<ViolationKind> = check_all(&history).iter().map(|v| v.kind).collect();
     assert_eq!(kinds, vec![ViolationKind::NoConvergence]);
+}
+
+/// Two transactions of producer id 7 over two partitions, one committed and one aborted, around plain records; a
+/// read_committed consumer reads only what is committed, a read_uncommitted one reads everything. Markers leave
+/// offset gaps and aborted records stay in the log: neither may look like a violation to any checker.
+#[test]
+fn clean_transactional_history_has_no_violations() {
+    let (p, q) = (tp(0), tp(1));
+    let p_log = txn_log()
+        .plain(&[1])
+        .txn(7, 0, &[10, 11])
+        .commit(7, 0)
+        .txn(7, 0, &[12])
+        .abort(7, 0)
+        .plain(&[2]);
+    let q_log = txn_log()
+        .txn(7, 0, &[13])
+        .commit(7, 0)
+        .txn(7, 0, &[14])
+        .abort(7, 0);
+    let (p_records, q_records) = (p_log.records(), q_log.records());
+    let mut history = with_final(&p, p_log.converged(&[1, 2]));
+    history
+        .final_partitions
+        .insert(q.clone(), q_log.converged(&[1, 2]));
+    let plain = |(o, v): OffsetValue| ok_send(v, &p, o);
+    history.sends = vec![
+        plain(p_records[0]),
+        txn_send(10, &p, 1),
+        txn_send(11, &p, 2),
+        txn_send(13, &q, 0),
+        txn_send(12, &p, 4),
+        txn_send(14, &q, 2),
+        plain(p_records[4]),
+    ];
+    history.transactions = vec![committed_txn(7, &[10, 11, 13]), aborted_txn(7, &[12, 14])];
+    history.observations = vec![
+        (10, hw(1, &p, 1, true, (0, 7), &p_records)),
+        (11, hw(1, &q, 1, true, (0, 4), &q_records)),
+    ];
+    history.read_committed.insert(5);
+    history.consumes = vec![
+        seek(5, &p, 0, 12),
+        poll(5, &p, &[(0, 1), (1, 10), (2, 11), (6, 2)], 15),
+        seek(5, &q, 0, 12),
+        poll(5, &q, &[(0, 13)], 15),
+        seek(6, &p, 0, 12),
+        poll(6, &p, &p_records, 16),
+        seek(6, &q, 0, 12),
+        poll(6, &q, &q_records, 16),
+    ];
+    assert_eq!(check_all(&history), vec![]);
+}
+
+#[test]
+fn every_kind_serializes_as_its_name() {
+    for kind in ViolationKind::ALL {
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(json, format!("\"{}\"", kind.name()));
+        assert_eq!(ViolationKind::from_name(kind.name()), Some(kind));
+    }
 }

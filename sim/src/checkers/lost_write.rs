@@ -1,8 +1,11 @@
-//! lost-write (Jepsen): a record the cluster acknowledged is missing from the final log, or sits at another offset.
+//! lost-write (Jepsen): a record the cluster acknowledged is missing from the final log, or sits at another offset;
+//! for a transaction whose commit was acknowledged, each of its records must also be committed there.
 
 use super::support::{self, UNKNOWN_OFFSET};
+use super::txn_fate::{self, Fate, Fates};
 use super::{Violation, ViolationKind};
-use crate::history::{FinalPartition, History, Outcome, SendOp};
+use crate::history::{FinalPartition, History, Outcome, SendOp, TxnOp};
+use ksim_model::observe::OffsetValue;
 use ksim_model::{Offset, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,9 +18,12 @@ pub fn check(history: &History) -> Vec<Violation> {
     let mut violations: Vec<Violation> = history
         .sends
         .iter()
-        .filter(|send| is_acknowledged(send))
+        // A transactional record the leader acknowledged is durable only if its transaction commits: it is judged
+        // with its transaction below, and an aborted transaction's records are not lost writes.
+        .filter(|send| is_acknowledged(send) && !send.transactional)
         .filter_map(|send| judge(&index, send))
         .collect();
+    violations.extend(committed_transactions(history, &index));
     support::sort(&mut violations);
     violations
 }
@@ -33,6 +39,8 @@ struct ValueIndex {
     /// With no final leader only presence on some replica is judged: offsets there are not settled.
     leaderless: bool,
     offsets_by_value: BTreeMap<u64, BTreeSet<Offset>>,
+    /// How the transaction of each transactional record of the final read ended (empty without a leader).
+    fates: Fates,
 }
 
 impl ValueIndex {
@@ -54,8 +62,16 @@ impl ValueIndex {
         ValueIndex {
             leaderless,
             offsets_by_value,
+            fates: txn_fate::of(partition),
         }
     }
+}
+
+/// Who promised a record, in words, and when: the leader's acknowledgement of a plain send, or the coordinator's
+/// acknowledgement of a transaction's commit.
+struct Promise {
+    said: String,
+    at_ms: Option<u64>,
 }
 
 fn judge(index: &BTreeMap<&TopicPartition, ValueIndex>, send: &SendOp) -> Option<Violation> {
@@ -63,21 +79,115 @@ fn judge(index: &BTreeMap<&TopicPartition, ValueIndex>, send: &SendOp) -> Option
     let tp = send.tp.as_ref()?;
     let found = index.get(tp)?;
     let acked_offset = send.offset.unwrap_or(UNKNOWN_OFFSET);
+    let promise = Promise {
+        said: format!(
+            "producer {} sent value {} to {tp}, acknowledged at offset {acked_offset}",
+            send.process, send.value
+        ),
+        at_ms: send.complete_ms,
+    };
     match found.offsets_by_value.get(&send.value) {
-        None => Some(missing(tp, send, acked_offset, found.leaderless)),
+        None => Some(missing(
+            tp,
+            &promise,
+            (acked_offset, send.value),
+            found.leaderless,
+        )),
         Some(_) if found.leaderless => None,
-        Some(offsets) if send.offset.is_some_and(|o| !offsets.contains(&o)) => {
-            let now_at = *offsets.first().expect("an indexed value has an offset");
-            Some(moved(tp, send, acked_offset, now_at))
-        }
-        Some(_) => None,
+        Some(offsets) => moved_from(tp, &promise, send, offsets),
     }
+}
+
+/// A send acknowledged at one offset whose record the final log holds only at others.
+fn moved_from(
+    tp: &TopicPartition,
+    promise: &Promise,
+    send: &SendOp,
+    offsets: &BTreeSet<Offset>,
+) -> Option<Violation> {
+    let acked_offset = send.offset.filter(|o| !offsets.contains(o))?;
+    let now_at = *offsets.first().expect("an indexed value has an offset");
+    Some(moved(tp, promise, (acked_offset, send.value), now_at))
+}
+
+/// A transaction whose commit the coordinator acknowledged promised every record sent in it: each must be in the
+/// final log, committed there.
+fn committed_transactions(
+    history: &History,
+    index: &BTreeMap<&TopicPartition, ValueIndex>,
+) -> Vec<Violation> {
+    let sends: BTreeMap<u64, &SendOp> = history.sends.iter().map(|s| (s.value, s)).collect();
+    let mut violations = Vec::new();
+    for txn in history.transactions.iter().filter(|t| t.committed()) {
+        // The producer flushes every send before it commits, so each has its own SendOp with a partition; one
+        // without (or with no final state to look at) cannot be judged.
+        for send in txn.values.iter().filter_map(|v| sends.get(v)) {
+            violations.extend(judge_committed(index, txn, send));
+        }
+    }
+    violations
+}
+
+fn judge_committed(
+    index: &BTreeMap<&TopicPartition, ValueIndex>,
+    txn: &TxnOp,
+    send: &SendOp,
+) -> Option<Violation> {
+    let tp = send.tp.as_ref()?;
+    let found = index.get(tp)?;
+    let acked_offset = send.offset.unwrap_or(UNKNOWN_OFFSET);
+    let promise = Promise {
+        said: format!(
+            "producer {} sent value {} to {tp}, acknowledged at offset {acked_offset}, in transaction {} (producer \
+             id {}, epoch {}) whose commit was acknowledged",
+            txn.process, send.value, txn.transactional_id, txn.producer_id, txn.producer_epoch
+        ),
+        at_ms: txn.complete_ms,
+    };
+    let offsets = match found.offsets_by_value.get(&send.value) {
+        None => {
+            return Some(missing(
+                tp,
+                &promise,
+                (acked_offset, send.value),
+                found.leaderless,
+            ))
+        }
+        Some(_) if found.leaderless => return None,
+        Some(offsets) => offsets,
+    };
+    // A copy with no fate (no transactional batch header holds it) is not judged for its transaction: only copies
+    // that are all aborted or open show the commit did not take effect.
+    let fates: Vec<(Offset, Option<Fate>)> = offsets
+        .iter()
+        .map(|&o| (o, found.fates.get(&o).map(|r| r.fate)))
+        .collect();
+    let uncommitted =
+        |(_, fate): &(Offset, Option<Fate>)| matches!(fate, Some(Fate::Aborted | Fate::Open));
+    if !fates.iter().all(uncommitted) {
+        return moved_from(tp, &promise, send, offsets);
+    }
+    let (offset, fate) = fates[0];
+    let fate = fate.expect("every copy has a fate here");
+    let message = format!(
+        "{}, but the final log holds it at offset {offset} as {}",
+        promise.said,
+        fate.describe()
+    );
+    let records = offsets.iter().map(|&o| (o, send.value)).collect();
+    Some(support::violation(
+        ViolationKind::LostWrite,
+        tp,
+        promise.at_ms,
+        records,
+        message,
+    ))
 }
 
 fn missing(
     tp: &TopicPartition,
-    send: &SendOp,
-    acked_offset: Offset,
+    promise: &Promise,
+    record: OffsetValue,
     leaderless: bool,
 ) -> Violation {
     let place = if leaderless {
@@ -85,30 +195,26 @@ fn missing(
     } else {
         "the final log"
     };
-    let message = format!(
-        "producer {} sent value {} to {tp}, acknowledged at offset {acked_offset}, but it is missing from {place}",
-        send.process, send.value
-    );
+    let message = format!("{}, but it is missing from {place}", promise.said);
     support::violation(
         ViolationKind::LostWrite,
         tp,
-        send.complete_ms,
-        vec![(acked_offset, send.value)],
+        promise.at_ms,
+        vec![record],
         message,
     )
 }
 
-fn moved(tp: &TopicPartition, send: &SendOp, acked_offset: Offset, now_at: Offset) -> Violation {
+fn moved(tp: &TopicPartition, promise: &Promise, record: OffsetValue, now_at: Offset) -> Violation {
     let message = format!(
-        "producer {} sent value {} to {tp}, acknowledged at offset {acked_offset}, but the final log moved it to \
-         offset {now_at}",
-        send.process, send.value
+        "{}, but the final log moved it to offset {now_at}",
+        promise.said
     );
-    let records = vec![(acked_offset, send.value), (now_at, send.value)];
+    let records = vec![record, (now_at, record.1)];
     support::violation(
         ViolationKind::LostWrite,
         tp,
-        send.complete_ms,
+        promise.at_ms,
         records,
         message,
     )
@@ -215,6 +321,67 @@ mod tests {
             violations[0].message.contains("every final replica"),
             "{}",
             violations[0].message
+        );
+    }
+
+    #[test]
+    fn committed_transactions_in_the_log_and_aborted_ones_anywhere_are_clean() {
+        let p = tp(0);
+        let log = txn_log()
+            .txn(7, 0, &[10, 11])
+            .commit(7, 0)
+            .txn(7, 0, &[12])
+            .abort(7, 0);
+        let mut history = with_final(&p, log.converged(&[1]));
+        // The leader acknowledged 12 and 13, but their transaction aborted: 12 aborted in the log, 13 never got in.
+        history.sends = vec![
+            txn_send(10, &p, 0),
+            txn_send(11, &p, 1),
+            txn_send(12, &p, 3),
+            txn_send(13, &p, 4),
+        ];
+        history.transactions = vec![committed_txn(7, &[10, 11]), aborted_txn(7, &[12, 13])];
+        assert_eq!(check(&history), vec![]);
+    }
+
+    #[test]
+    fn a_committed_transactions_record_missing_aborted_or_open_is_lost() {
+        let (p, q) = (tp(0), tp(1));
+        let mut history = with_final(&p, txn_log().txn(7, 0, &[10]).abort(7, 0).converged(&[1]));
+        history
+            .final_partitions
+            .insert(q.clone(), txn_log().txn(7, 0, &[11]).converged(&[1]));
+        history.sends = vec![
+            txn_send(10, &p, 0),
+            txn_send(11, &q, 0),
+            txn_send(12, &q, 1),
+        ];
+        history.transactions = vec![committed_txn(7, &[10, 11, 12])];
+        let violations = check(&history);
+        let found: Vec<_> = violations
+            .iter()
+            .map(|v| (v.kind, v.tp.clone(), v.at_ms, v.records.clone()))
+            .collect();
+        let kind = ViolationKind::LostWrite;
+        assert_eq!(
+            found,
+            vec![
+                (kind, Some(p.clone()), Some(500), vec![(0, 10)]),
+                (kind, Some(q.clone()), Some(500), vec![(0, 11)]),
+                (kind, Some(q.clone()), Some(500), vec![(1, 12)]),
+            ]
+        );
+        let messages: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(
+            messages[0],
+            "producer 0 sent value 10 to t-0, acknowledged at offset 0, in transaction tx-7 (producer id 7, epoch 0) \
+             whose commit was acknowledged, but the final log holds it at offset 0 as aborted"
+        );
+        assert!(messages[1].contains("as still open"), "{}", messages[1]);
+        assert!(
+            messages[2].contains("missing from the final log"),
+            "{}",
+            messages[2]
         );
     }
 }

@@ -5,6 +5,7 @@ use ksim_model::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod aborted_read;
 #[cfg(test)]
 mod check_all_tests;
 pub mod committed_lost;
@@ -19,6 +20,9 @@ pub mod reorder;
 mod support;
 #[cfg(test)]
 mod test_support;
+pub mod torn_transaction;
+mod txn_fate;
+pub mod zombie_write;
 
 use crate::history::History;
 
@@ -27,7 +31,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 9] = [
+pub const CHECKERS: [(ViolationKind, Checker); 12] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -36,6 +40,9 @@ pub const CHECKERS: [(ViolationKind, Checker); 9] = [
     (ViolationKind::PollSkip, poll_skip::check),
     (ViolationKind::Duplicate, duplicate::check),
     (ViolationKind::Reorder, reorder::check),
+    (ViolationKind::AbortedRead, aborted_read::check),
+    (ViolationKind::TornTransaction, torn_transaction::check),
+    (ViolationKind::ZombieWrite, zombie_write::check),
     (ViolationKind::NoConvergence, final_state::check),
 ];
 
@@ -76,6 +83,15 @@ pub enum ViolationKind {
     /// An idempotent producer's records sit in a partition out of the order it sent them.
     #[serde(rename = "reorder")]
     Reorder,
+    /// A read_committed consumer read a record whose transaction aborted or never ended (Jepsen's G1a).
+    #[serde(rename = "aborted-read")]
+    AbortedRead,
+    /// A transaction took effect in part: committed on some partitions and aborted on others, or read in part.
+    #[serde(rename = "torn-transaction")]
+    TornTransaction,
+    /// A fenced producer epoch's batch was appended after a newer epoch of the same producer id had written.
+    #[serde(rename = "zombie-write")]
+    ZombieWrite,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -85,7 +101,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 10] = [
+    pub const ALL: [ViolationKind; 13] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -94,6 +110,9 @@ impl ViolationKind {
         ViolationKind::PollSkip,
         ViolationKind::Duplicate,
         ViolationKind::Reorder,
+        ViolationKind::AbortedRead,
+        ViolationKind::TornTransaction,
+        ViolationKind::ZombieWrite,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -108,6 +127,9 @@ impl ViolationKind {
             ViolationKind::PollSkip => "poll-skip",
             ViolationKind::Duplicate => "duplicate",
             ViolationKind::Reorder => "reorder",
+            ViolationKind::AbortedRead => "aborted-read",
+            ViolationKind::TornTransaction => "torn-transaction",
+            ViolationKind::ZombieWrite => "zombie-write",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }

@@ -1,7 +1,8 @@
 //! poll-skip (Jepsen): a consumer jumped over records that the final log holds, between two reads of a partition
-//! or between a seek and its first read.
+//! or between a seek and its first read. A read_committed consumer is judged only on the records served to it.
 
 use super::support::{self, Expect, ReadStep};
+use super::txn_fate::{self, Fate, Fates};
 use super::{Violation, ViolationKind};
 use crate::history::History;
 use ksim_model::observe::OffsetValue;
@@ -16,14 +17,26 @@ pub fn check(history: &History) -> Vec<Violation> {
         .iter()
         .map(|(tp, p)| (tp, p.read.iter().copied().collect()))
         .collect();
+    let fates = txn_fate::all(history);
     let mut violations = Vec::new();
-    support::walk_reads(history, |step| violations.extend(judge(&reads, &step)));
+    support::walk_reads(history, |step| {
+        // A read_committed consumer is served only committed records: aborted and still-open transactional ones
+        // are filtered out for it, so passing over them skips nothing.
+        let read_committed = history
+            .read_committed
+            .contains(&step.process)
+            .then(|| fates.get(step.tp))
+            .flatten();
+        violations.extend(judge(&reads, read_committed, &step))
+    });
     support::sort(&mut violations);
     violations
 }
 
+/// `read_committed` holds the partition's transaction fates when the consumer reads committed only.
 fn judge(
     reads: &BTreeMap<&TopicPartition, BTreeMap<Offset, u64>>,
+    read_committed: Option<&Fates>,
     step: &ReadStep,
 ) -> Option<Violation> {
     let (offset, value) = step.record;
@@ -36,9 +49,15 @@ fn judge(
     if offset <= from {
         return None;
     }
+    let served = |o: &Offset| {
+        read_committed
+            .and_then(|fates| fates.get(o))
+            .is_none_or(|r| r.fate == Fate::Committed)
+    };
     let skipped: Vec<OffsetValue> = reads
         .get(step.tp)?
         .range(from..offset)
+        .filter(|(o, _)| served(o))
         .map(|(o, v)| (*o, *v))
         .collect();
     if skipped.is_empty() {
@@ -124,5 +143,50 @@ mod tests {
             "{}",
             violations[0].message
         );
+    }
+
+    #[test]
+    fn read_committed_consumer_passing_aborted_and_open_records_skips_nothing() {
+        let p = tp(0);
+        let log = txn_log()
+            .txn(7, 0, &[10])
+            .abort(7, 0)
+            .txn(8, 0, &[20])
+            .plain(&[30])
+            .txn(7, 0, &[11])
+            .commit(7, 0)
+            .plain(&[31]);
+        let mut history = with_final(&p, log.converged(&[1]));
+        history.read_committed.insert(5);
+        // Consumer 5 reads committed only: it never sees the aborted 10 (offset 0) nor producer 8's open 20 (2).
+        history.consumes = vec![
+            seek(5, &p, 0, 10),
+            poll(5, &p, &[(3, 30), (4, 11), (6, 31)], 20),
+        ];
+        assert_eq!(check(&history), vec![]);
+        // The same reads by a read_uncommitted consumer skip both.
+        history.read_committed.clear();
+        let violations = check(&history);
+        let skipped: Vec<_> = violations.iter().map(|v| v.records.clone()).collect();
+        assert_eq!(skipped, vec![vec![(0, 10), (2, 20)]]);
+    }
+
+    #[test]
+    fn read_committed_consumer_passing_a_committed_record_skips_it() {
+        let p = tp(0);
+        let log = txn_log()
+            .txn(7, 0, &[10, 11])
+            .commit(7, 0)
+            .txn(7, 0, &[12])
+            .abort(7, 0)
+            .plain(&[30]);
+        let mut history = with_final(&p, log.converged(&[1]));
+        history.read_committed.insert(5);
+        history.consumes = vec![poll(5, &p, &[(0, 10), (5, 30)], 20)];
+        let violations = check(&history);
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].kind, ViolationKind::PollSkip);
+        // The committed 11 is skipped; the aborted 12 (offset 3) is not, nor the markers at 2 and 4.
+        assert_eq!(violations[0].records, vec![(1, 11)]);
     }
 }

@@ -1,6 +1,8 @@
 //! Builders for the small hand-made histories that the checker tests judge.
 
-use crate::history::{ConsumeOp, FinalPartition, FinalReplica, History, Outcome, SendOp};
+use crate::history::{
+    ConsumeOp, FinalBatch, FinalPartition, FinalReplica, History, Outcome, SendOp, TxnIntent, TxnOp,
+};
 use ksim_model::observe::{Observation, OffsetValue};
 use ksim_model::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 
@@ -111,5 +113,145 @@ pub fn consuming(consumes: Vec<ConsumeOp>) -> History {
     History {
         consumes,
         ..History::default()
+    }
+}
+
+/// A send made inside a transaction (so idempotent too), acknowledged at `offset` like [`ok_send`].
+pub fn txn_send(value: u64, tp: &TopicPartition, offset: Offset) -> SendOp {
+    SendOp {
+        idempotent: true,
+        transactional: true,
+        ..ok_send(value, tp, offset)
+    }
+}
+
+/// A transaction of producer process 0 under `producer_id` (epoch 0, transactional id `tx-<producer_id>`), begun at
+/// 10 ms and answered at 500 ms with `intent` and `outcome`.
+pub fn txn(
+    producer_id: i64,
+    values: &[u64],
+    intent: Option<TxnIntent>,
+    outcome: Option<Outcome>,
+) -> TxnOp {
+    TxnOp {
+        process: 0,
+        transactional_id: format!("tx-{producer_id}"),
+        producer_id,
+        producer_epoch: 0,
+        values: values.to_vec(),
+        intent,
+        invoke_ms: 10,
+        complete_ms: outcome.map(|_| 500),
+        outcome,
+        error: None,
+    }
+}
+
+/// A transaction whose commit the coordinator acknowledged.
+pub fn committed_txn(producer_id: i64, values: &[u64]) -> TxnOp {
+    txn(
+        producer_id,
+        values,
+        Some(TxnIntent::Commit),
+        Some(Outcome::Ok),
+    )
+}
+
+/// A transaction whose abort the coordinator acknowledged.
+pub fn aborted_txn(producer_id: i64, values: &[u64]) -> TxnOp {
+    txn(
+        producer_id,
+        values,
+        Some(TxnIntent::Abort),
+        Some(Outcome::Ok),
+    )
+}
+
+/// A final log built batch by batch, each at the next offset as a leader appends them: plain records, producer
+/// batches and transaction markers (which take an offset but hold no record). See [`txn_log`].
+pub struct TxnLog {
+    next: Offset,
+    read: Vec<OffsetValue>,
+    batches: Vec<FinalBatch>,
+}
+
+/// An empty [`TxnLog`] starting at offset 0.
+pub fn txn_log() -> TxnLog {
+    TxnLog {
+        next: 0,
+        read: Vec::new(),
+        batches: Vec::new(),
+    }
+}
+
+impl TxnLog {
+    /// Records of a producer without an id: in the read, with no batch header.
+    pub fn plain(mut self, values: &[u64]) -> Self {
+        for &value in values {
+            self.read.push((self.next, value));
+            self.next += 1;
+        }
+        self
+    }
+
+    /// One batch of transactional records of `producer_id` at `epoch`.
+    pub fn txn(self, producer_id: i64, epoch: i16, values: &[u64]) -> Self {
+        self.data(producer_id, epoch, true, values)
+    }
+
+    /// One batch of an idempotent (not transactional) producer.
+    pub fn idempotent(self, producer_id: i64, epoch: i16, values: &[u64]) -> Self {
+        self.data(producer_id, epoch, false, values)
+    }
+
+    pub fn commit(self, producer_id: i64, epoch: i16) -> Self {
+        self.marker(producer_id, epoch, TxnIntent::Commit)
+    }
+
+    pub fn abort(self, producer_id: i64, epoch: i16) -> Self {
+        self.marker(producer_id, epoch, TxnIntent::Abort)
+    }
+
+    fn data(mut self, producer_id: i64, epoch: i16, transactional: bool, values: &[u64]) -> Self {
+        let base_offset = self.next;
+        self = self.plain(values);
+        self.batches.push(FinalBatch {
+            base_offset,
+            last_offset: self.next - 1,
+            producer_id,
+            producer_epoch: epoch,
+            transactional,
+            marker: None,
+        });
+        self
+    }
+
+    fn marker(mut self, producer_id: i64, epoch: i16, intent: TxnIntent) -> Self {
+        self.batches.push(FinalBatch {
+            base_offset: self.next,
+            last_offset: self.next,
+            producer_id,
+            producer_epoch: epoch,
+            transactional: true,
+            marker: Some(intent),
+        });
+        self.next += 1;
+        self
+    }
+
+    /// The records (not markers) written so far, for polls and sends.
+    pub fn records(&self) -> Vec<OffsetValue> {
+        self.read.clone()
+    }
+
+    /// A settled partition as [`converged`] builds it, its HW and log end past the last batch (marker or not).
+    pub fn converged(self, brokers: &[BrokerId]) -> FinalPartition {
+        let mut partition = converged(&self.read, brokers);
+        for r in &mut partition.replicas {
+            r.high_watermark = self.next;
+            r.log_end_offset = self.next;
+        }
+        partition.batches = self.batches;
+        partition
     }
 }

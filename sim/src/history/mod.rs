@@ -76,11 +76,10 @@ impl TxnOp {
 
     /// Surely not committed: an acknowledged abort, or a transaction that never asked to commit and ended.
     pub fn aborted(&self) -> bool {
-        match (self.intent, self.outcome) {
-            (Some(TxnIntent::Abort), Some(Outcome::Ok)) => true,
-            (_, Some(Outcome::Fail)) => true,
-            _ => false,
-        }
+        matches!(
+            (self.intent, self.outcome),
+            (Some(TxnIntent::Abort), Some(Outcome::Ok)) | (_, Some(Outcome::Fail))
+        )
     }
 }
 

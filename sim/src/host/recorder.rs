@@ -2,7 +2,7 @@
 //! the checkers, checks online invariants as events arrive, and hashes the whole trace.
 
 use crate::checkers::{Violation, ViolationKind};
-use crate::history::{ConsumeOp, History, Outcome, SendOp};
+use crate::history::{ConsumeOp, History, Outcome, SendOp, TxnIntent, TxnOp};
 use ksim_model::observe::Observation;
 use ksim_model::{BrokerId, LeaderEpoch, TopicPartition};
 use std::collections::BTreeMap;
@@ -147,6 +147,42 @@ impl Recorder {
         op.complete_ms = Some(now_ms);
         op.outcome = Some(outcome);
         op.offset = offset;
+        op.error = error;
+    }
+
+    /// A transaction began; returns its index for the calls that follow.
+    pub fn begin_txn(&mut self, op: TxnOp) -> usize {
+        self.trace_event(
+            op.invoke_ms,
+            &("begin-txn", op.process, op.producer_id, op.producer_epoch),
+        );
+        self.history.transactions.push(op);
+        self.history.transactions.len() - 1
+    }
+
+    /// A record was sent inside transaction `index`.
+    pub fn txn_sent(&mut self, index: usize, value: u64) {
+        self.history.transactions[index].values.push(value);
+    }
+
+    /// The producer asked to end transaction `index`.
+    pub fn end_txn(&mut self, now_ms: u64, index: usize, intent: TxnIntent) {
+        self.trace_event(now_ms, &("end-txn", index, intent));
+        self.history.transactions[index].intent = Some(intent);
+    }
+
+    /// Transaction `index` is over, as `outcome` says.
+    pub fn complete_txn(
+        &mut self,
+        now_ms: u64,
+        index: usize,
+        outcome: Outcome,
+        error: Option<ksim_model::ErrorCode>,
+    ) {
+        self.trace_event(now_ms, &("complete-txn", index, outcome, error));
+        let op = &mut self.history.transactions[index];
+        op.complete_ms = Some(now_ms);
+        op.outcome = Some(outcome);
         op.error = error;
     }
 
