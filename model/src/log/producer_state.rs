@@ -258,14 +258,20 @@ mod tests {
     #[test]
     fn a_producer_continues_in_sequence() {
         let mut s = ProducerStateManager::default();
-        assert_eq!(s.check(&header(7, 0, 0), 3, true), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 0), 3, true),
+            Ok(SequenceCheck::Append)
+        );
         assert_eq!(
             s.check(&header(7, 0, 4), 1, true),
             Ok(SequenceCheck::Append),
             "an unknown producer may start anywhere"
         );
         s.update(&batch(10, 7, 0, 0, 3));
-        assert_eq!(s.check(&header(7, 0, 3), 2, true), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 3), 2, true),
+            Ok(SequenceCheck::Append)
+        );
         assert_eq!(
             s.check(&header(7, 0, 4), 2, true),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
@@ -318,7 +324,10 @@ mod tests {
             s.check(&header(7, 4, 5), 1, true),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         );
-        assert_eq!(s.check(&header(7, 4, 0), 1, true), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 4, 0), 1, true),
+            Ok(SequenceCheck::Append)
+        );
         s.update(&batch(5, 7, 4, 0, 1));
         assert_eq!(s.epoch_of(7), Some(4));
     }
@@ -327,7 +336,10 @@ mod tests {
     fn sequences_wrap_after_i32_max() {
         let mut s = ProducerStateManager::default();
         s.update(&batch(0, 7, 0, i32::MAX - 1, 2));
-        assert_eq!(s.check(&header(7, 0, 0), 1, true), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 0), 1, true),
+            Ok(SequenceCheck::Append)
+        );
         assert_eq!(header(7, 0, i32::MAX).last_sequence(3), 1);
     }
 
@@ -405,6 +417,9 @@ mod tests {
         assert_eq!(s.aborted_between(7, 10), vec![], "ended before 7");
         assert_eq!(s.aborted_between(0, 2), vec![], "begins at 2");
         // A marker takes no sequence: the producer's next batch follows its last data batch.
-        assert_eq!(s.check(&header(7, 0, 3), 1, true), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(7, 0, 3), 1, true),
+            Ok(SequenceCheck::Append)
+        );
     }
 }

@@ -201,15 +201,20 @@ impl Accumulator {
 
     /// Removes and returns every batch whose delivery timeout has passed.
     pub fn expire(&mut self, now_ms: u64, delivery_timeout_ms: u64) -> Vec<Batch> {
-        let mut expired = Vec::new();
+        self.remove_where(|b| b.delivery_deadline_ms(delivery_timeout_ms) <= now_ms)
+    }
+
+    /// Removes and returns the batches `pick` chooses, partition by partition in queue order (Kafka's
+    /// `abortBatches` and `abortUndrainedBatches` for a transaction that ends).
+    pub fn remove_where(&mut self, pick: impl Fn(&Batch) -> bool) -> Vec<Batch> {
+        let mut removed = Vec::new();
         for queue in self.queues.values_mut() {
-            let (gone, kept): (VecDeque<Batch>, VecDeque<Batch>) = std::mem::take(queue)
-                .into_iter()
-                .partition(|b| b.delivery_deadline_ms(delivery_timeout_ms) <= now_ms);
+            let (gone, kept): (VecDeque<Batch>, VecDeque<Batch>) =
+                std::mem::take(queue).into_iter().partition(&pick);
             *queue = kept;
-            expired.extend(gone);
+            removed.extend(gone);
         }
-        expired
+        removed
     }
 
     /// The earliest delivery deadline of a waiting batch.

@@ -18,6 +18,12 @@
 //!   its next new batch moves it to the new epoch at 0 once nothing of the old one is unresolved
 //!   (`maybeUpdateProducerIdAndEpoch`).
 //!
+//!
+//! A transactional producer never bumps its epoch locally: a gap fails the batch, which leaves the transaction
+//! abortable, and the InitProducerId that ends the abort brings a new epoch in which every partition starts at 0
+//! ([`Idempotence::reset`]). Until then, a partition where a batch failed for good answers every later
+//! OUT_OF_ORDER_SEQUENCE_NUMBER with a failure rather than a retry (see the module notes in `mod.rs`).
+//!
 //! Narrowed: sequence numbers are assumed not to wrap within a run (a run sends far fewer than 2^31 records per
 //! partition), and the epoch is assumed never to reach i16::MAX (Kafka would ask for a new producer id).
 
@@ -29,6 +35,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
 pub struct Idempotence {
+    /// With a `transactional.id`: no local epoch bumps (see the module notes).
+    transactional: bool,
     /// The producer id and epoch, once InitProducerId answered.
     producer: Option<(i64, i16)>,
     /// Not before this may InitProducerId be asked (again).
@@ -54,6 +62,8 @@ struct Sequences {
     unresolved_failure: Option<i32>,
     /// This partition's batches inside requests now.
     in_requests: usize,
+    /// Transactional only: a batch failed for good in this epoch, so the broker will never close the gap it left.
+    failed_in_epoch: bool,
 }
 
 impl Sequences {
@@ -94,6 +104,26 @@ pub enum ErrorVerdict {
 }
 
 impl Idempotence {
+    pub fn new(transactional: bool) -> Self {
+        Idempotence {
+            transactional,
+            ..Idempotence::default()
+        }
+    }
+
+    /// The producer id and epoch, once InitProducerId answered.
+    pub fn producer(&self) -> Option<(i64, i16)> {
+        self.producer
+    }
+
+    /// A transactional producer's InitProducerId answered: every partition starts again at 0 under the new id
+    /// and epoch (Kafka's `resetSequenceNumbers`). Nothing is in flight then: EndTxn waited for every batch.
+    pub fn reset(&mut self, producer_id: i64, producer_epoch: i16) {
+        self.producer = Some((producer_id, producer_epoch));
+        self.partitions.clear();
+        self.rewrite.clear();
+    }
+
     /// When InitProducerId may be asked, while the producer has no id.
     pub fn init_not_before_ms(&self) -> Option<u64> {
         self.producer.is_none().then_some(self.init_not_before_ms)
@@ -221,6 +251,16 @@ impl Idempotence {
         let Some(seq) = s.unresolved.remove(&batch.order) else {
             return;
         };
+        if self.transactional {
+            // The abort's epoch bump settles this partition; until then a maybe-written failure holds back new
+            // batches as Kafka's `hasUnresolvedSequence` does.
+            s.failed_in_epoch = true;
+            if batch.maybe_written {
+                let last = seq.last_sequence(batch.records.len());
+                s.unresolved_failure = s.unresolved_failure.max(Some(last));
+            }
+            return;
+        }
         if seq.producer_epoch != s.epoch {
             // Its partition already restarted; the numbers after it are new ones.
             return;
@@ -233,11 +273,25 @@ impl Idempotence {
         }
     }
 
-    /// Kafka's `TransactionManager.canRetry` for an idempotent producer.
+    /// Kafka's `TransactionManager.canRetry`.
     pub fn on_error(&mut self, batch: &Batch, error: ErrorCode) -> ErrorVerdict {
         let (Some(seq), Some(s)) = (batch.sequence, self.partitions.get(&batch.tp)) else {
             return ErrorVerdict::AsUsual;
         };
+        if self.transactional {
+            // Only a batch that is not next in line may wait for the ones before it; a real gap fails it, and the
+            // transaction with it. After a failure in this epoch nothing will close the gap, so none waits (Kafka
+            // shifts the later sequences down instead, and the broker then rejects them as a gap).
+            let behind = error == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                && !s.failed_in_epoch
+                && s.unresolved_failure.is_none()
+                && seq.base_sequence != s.next_expected();
+            return if behind {
+                ErrorVerdict::Retry
+            } else {
+                ErrorVerdict::AsUsual
+            };
+        }
         let sequence_reset = seq.producer_epoch != s.epoch;
         match error {
             ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID => {

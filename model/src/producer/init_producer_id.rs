@@ -1,5 +1,6 @@
 //! InitProducerId for the idempotent producer: asked of any broker before the first batch, and again after a
-//! failed attempt once `retry.backoff.ms` has passed.
+//! failed attempt once `retry.backoff.ms` has passed. A transactional producer asks its coordinator instead
+//! (`transactional_requests.rs`).
 
 use super::requests::Pending;
 use super::Producer;
@@ -11,7 +12,10 @@ use crate::protocol::{
 impl Producer {
     /// When InitProducerId should next be asked, if the producer still needs an id.
     pub(super) fn init_producer_id_due_ms(&self) -> Option<u64> {
-        if !self.config.enable_idempotence || self.requests.init_producer_id_in_flight() {
+        if !self.config.enable_idempotence
+            || self.transactions.is_some()
+            || self.requests.init_producer_id_in_flight()
+        {
             return None;
         }
         self.idempotence.init_not_before_ms()

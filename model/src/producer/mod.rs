@@ -1,5 +1,7 @@
-//! Kafka's producer client as a pure state machine: partitioner, accumulator, sender, and the idempotent
-//! producer's sequence bookkeeping (`enable.idempotence`, on by default as in Kafka).
+//! Kafka's producer client as a pure state machine: partitioner, accumulator, sender, the idempotent producer's
+//! sequence bookkeeping (`enable.idempotence`, on by default as in Kafka), and, with a `transactional.id`,
+//! Kafka's `TransactionManager`: transactions as Kafka 3.x clients run them against a transactions-v1 coordinator
+//! (before KIP-890: the client adds partitions itself and bumps its epoch with InitProducerId, KIP-360).
 //!
 //! It follows `KafkaProducer`, `RecordAccumulator`, `Sender` and `NetworkClient`: a send is partitioned and
 //! appended to a batch; batches go to partition leaders, one Produce per broker carrying at most one batch per
@@ -24,6 +26,30 @@
 //! - The adaptive partitioner weighs queue lengths when it switches, not on every sender pass; and
 //!   `partitioner.availability.timeout.ms` (off by default) is not modelled. Neither are KIP-951 (leader hints in
 //!   produce responses), `max.request.size`, `buffer.memory`, or KIP-580's exponential retry backoff.
+//!
+//! Transactions (`transactions.rs`, `transactional_requests.rs`), where they depart from or narrow Kafka's client:
+//! - Calls do not block: each returns at once and ends in one event, its success or `TransactionFailed` naming
+//!   it. They have no `max.block.ms`: a commit whose coordinator never answers waits as long as Kafka's request
+//!   does in the background. Calls Kafka rejects with `IllegalStateException` panic.
+//! - An abortable or fatal error that comes while no call waits is reported at once (`TransactionFailed` without
+//!   an operation), where Kafka tells the application at its next call.
+//! - A send that fails for good always makes the abort end with an epoch bump, also when it failed during commit
+//!   or abort, where Kafka instead shifts the sequences after the failed batch down
+//!   (`adjustSequencesDueToFailedBatch`). Until the bump, OUT_OF_ORDER_SEQUENCE_NUMBER in a partition where a
+//!   batch failed fails the batch at once, where Kafka's shifted batch fails one round trip later.
+//! - INVALID_PRODUCER_EPOCH from a partition leader leaves the transaction abortable (KIP-588), as in Kafka; the
+//!   abort's EndTxn then tells a fenced producer it is fenced.
+//! - UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_ID_MAPPING on the EndTxn of an abort lets the abort go on and end
+//!   with the epoch bump, where Kafka's client is left with a failed abort it cannot repeat. Every abort of a
+//!   transaction that added something sends EndTxn (Kafka's check to skip it after INVALID_PRODUCER_ID_MAPPING
+//!   reads an error its own state change has cleared).
+//! - Records aborted before they were sent fail with [`TRANSACTION_ABORTED`] (INVALID_TXN_STATE), standing for
+//!   Kafka's client-side `TransactionAbortedException`, or with the error that made the transaction abortable.
+//! - The wait for room on the coordinator's connection has no timeout (Kafka's `awaitNodeReady` gives up after
+//!   `request.timeout.ms` and looks the coordinator up again); answers to transactional requests after a fatal
+//!   error are ignored, and a fatal producer sends no metadata requests either.
+//! - `send_offsets_to_transaction` ends after AddOffsetsToTxn: TxnOffsetCommit to the group coordinator is not
+//!   modelled yet, so no offsets are committed.
 
 mod accumulator;
 mod idempotence;
@@ -36,6 +62,11 @@ mod requests;
 mod sender;
 #[cfg(test)]
 mod tests;
+mod transaction_manager;
+#[cfg(test)]
+mod transaction_properties;
+mod transactional_requests;
+mod transactions;
 
 use crate::config::ProducerConfig;
 use crate::error::ErrorCode;
@@ -50,9 +81,16 @@ use partitioner::{partition_for_key, Candidates, SplitMix64, StickyPartitioner};
 use requests::{InFlightRequests, Pending};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use transaction_manager::Transactions;
+pub use transaction_manager::{TransactionOperation, TransactionState};
 
 /// Kafka's default `max.block.ms`: how long a send may wait for its topic's metadata.
 pub const MAX_BLOCK_MS: u64 = 60_000;
+
+/// The error records fail with when their transaction is aborted before they were sent (Kafka's client-side
+/// `TransactionAbortedException`, which has no wire code): INVALID_TXN_STATE, as the transaction they belong to is
+/// no longer open. They were not written.
+pub const TRANSACTION_ABORTED: ErrorCode = ErrorCode::INVALID_TXN_STATE;
 
 /// What the application learns, drained with [`Producer::drain_events`] in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +100,30 @@ pub enum ProducerEvent {
         value: u64,
         tp: Option<TopicPartition>,
         result: SendResult,
+    },
+    /// `init_transactions` ended: the coordinator gave this id and epoch; the producer is ready.
+    TransactionsInitialized {
+        producer_id: i64,
+        producer_epoch: i16,
+    },
+    /// `send_offsets_to_transaction` ended: the group's offsets partition is in the transaction.
+    OffsetsAddedToTransaction { group_id: String },
+    /// `commit_transaction` ended: the coordinator committed the transaction.
+    TransactionCommitted,
+    /// `abort_transaction` ended: the transaction is aborted (and the epoch bumped if it had to be).
+    TransactionAborted,
+    /// A transactional call failed (`operation`), or, with no call waiting, the transaction failed: a send failed
+    /// for good (the application must abort) or the producer was fenced.
+    TransactionFailed {
+        operation: Option<TransactionOperation>,
+        error: ErrorCode,
+        /// The producer is done (fenced, or an error Kafka does not recover from): every record not yet
+        /// completed fails, nothing more is sent, and every later call fails with this error. Otherwise the
+        /// transaction is abortable: abort it, then begin the next.
+        fatal: bool,
+        /// A commit only: an EndTxn(commit) went unanswered before the error, so the coordinator may have
+        /// committed the transaction. Otherwise a failed commit did not commit.
+        outcome_unknown: bool,
     },
 }
 
@@ -104,6 +166,8 @@ pub struct Producer {
     idempotence: Idempotence,
     /// Records sent and not yet completed.
     pending: usize,
+    /// With a `transactional.id`: Kafka's `TransactionManager` state.
+    transactions: Option<Transactions>,
     events: Vec<ProducerEvent>,
     out: Vec<Output>,
 }
@@ -119,6 +183,14 @@ impl Producer {
             !config.enable_idempotence || config.acks == crate::config::Acks::All,
             "idempotence needs acks=all (scenario loading enforces Kafka's rule)"
         );
+        assert!(
+            config.transactional_id.is_none() || config.enable_idempotence,
+            "transactions need enable.idempotence (and so acks=all)"
+        );
+        let transactions = config
+            .transactional_id
+            .clone()
+            .map(|id| Transactions::new(id, config.transaction_timeout_ms));
         Producer {
             client_id,
             config,
@@ -129,8 +201,9 @@ impl Producer {
             rng: SplitMix64::new(partitioner_seed),
             held: Vec::new(),
             muted: BTreeSet::new(),
-            idempotence: Idempotence::default(),
+            idempotence: Idempotence::new(transactions.is_some()),
             pending: 0,
+            transactions,
             events: Vec::new(),
             out: Vec::new(),
         }
@@ -141,7 +214,8 @@ impl Producer {
     }
 
     /// Queues one record; `value` identifies it in the events. Without metadata for its topic it is held, and
-    /// metadata is asked for.
+    /// metadata is asked for. A transactional producer sends only inside a transaction (else this panics, where
+    /// Kafka throws); in an error state the record fails at once, unwritten.
     pub fn send(
         &mut self,
         now_ms: u64,
@@ -155,6 +229,14 @@ impl Producer {
             "negative partition {partition:?}"
         );
         self.pending += 1;
+        if let Some(error) = self.refuse_send() {
+            let result = SendResult::Failed {
+                error,
+                maybe_written: false,
+            };
+            self.complete(value, None, result);
+            return self.step(now_ms);
+        }
         self.metadata.add_topic(topic);
         let send = RecordToSend {
             topic: Arc::from(topic),
@@ -191,6 +273,7 @@ impl Producer {
                 (Pending::InitProducerId, Message::InitProducerIdResponse(response)) => {
                     self.handle_init_producer_id_response(now_ms, response)
                 }
+                (Pending::Txn(request), message) => self.handle_txn_response(request, message),
                 (pending, _) => self.fail_request(
                     now_ms,
                     request.broker,
@@ -215,9 +298,14 @@ impl Producer {
     }
 
     /// The next time something is due: a batch's linger or backoff, a request or delivery deadline, a metadata
-    /// refresh, or a held send's `max.block.ms`.
+    /// refresh, a held send's `max.block.ms`, or the retry of a transactional request.
     pub fn next_timeout(&self) -> Option<u64> {
-        let metadata = self.metadata_due_ms();
+        // A producer that failed for good sends nothing, and while a transactional request holds produce requests
+        // back, its answer (or its deadline, or its retry) wakes the sender.
+        let metadata = self.metadata_due_ms().filter(|_| !self.is_fatal());
+        let produce_blocked = self.transactions.as_ref().is_some_and(|t| t.blocks_produce);
+        let ready = self.next_ready_ms().filter(|_| !produce_blocked);
+        let txn_retry = self.transactions.as_ref().and_then(|t| t.wake_ms);
         let delivery = self.config.delivery_timeout_ms;
         let waiting = self.accumulator.next_delivery_deadline_ms(delivery);
         let in_flight = self
@@ -233,7 +321,8 @@ impl Producer {
             in_flight,
             held,
             self.requests.next_deadline_ms(),
-            self.next_ready_ms(),
+            ready,
+            txn_retry,
         ]
         .into_iter()
         .flatten()
@@ -254,12 +343,19 @@ impl Producer {
         self.expire_requests(now_ms);
         self.expire_batches(now_ms);
         self.expire_held(now_ms);
-        if self.config.enable_idempotence {
+        let mut produce = true;
+        if self.transactions.is_some() {
+            produce = !self.run_transactions(now_ms);
+        } else if self.config.enable_idempotence {
             self.idempotence.maybe_bump();
             self.maybe_send_init_producer_id(now_ms);
         }
-        self.send_produce_requests(now_ms);
-        self.maybe_send_metadata(now_ms);
+        if produce {
+            self.send_produce_requests(now_ms);
+        }
+        if !self.is_fatal() {
+            self.maybe_send_metadata(now_ms);
+        }
         std::mem::take(&mut self.out)
     }
 
@@ -275,6 +371,9 @@ impl Producer {
             (None, None) => self.sticky_partition(&send.topic, count),
         };
         let tp = TopicPartition::new(send.topic.clone(), partition);
+        if let Some(txn) = &mut self.transactions {
+            txn.maybe_add_partition(&tp);
+        }
         let record = Record {
             key: send.key.clone(),
             value: send.value,
@@ -361,12 +460,17 @@ impl Producer {
                 .into_iter()
                 .partition(|h| h.send_ms + MAX_BLOCK_MS <= now_ms);
         self.held = kept;
+        let any_expired = !expired.is_empty();
         for send in expired {
             let result = SendResult::Failed {
                 error: ErrorCode::DELIVERY_TIMEOUT,
                 maybe_written: false,
             };
             self.complete(send.value, None, result);
+        }
+        if any_expired {
+            // Kafka's `doSend` hands the TimeoutException to `maybeTransitionToErrorState`.
+            self.transaction_send_failed(ErrorCode::DELIVERY_TIMEOUT);
         }
     }
 

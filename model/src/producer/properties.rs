@@ -198,7 +198,10 @@ impl Harness {
                 other => panic!("unexpected output {other:?}"),
             }
         }
-        for ProducerEvent::Completed { value, result, .. } in self.producer.drain_events() {
+        for event in self.producer.drain_events() {
+            let ProducerEvent::Completed { value, result, .. } = event else {
+                panic!("a producer without transactions reported {event:?}");
+            };
             assert!(
                 value >= 1 && value <= self.next_value,
                 "unknown value {value}"

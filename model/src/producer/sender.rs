@@ -40,7 +40,7 @@ impl Producer {
     }
 
     /// Kafka's `canSendMore`.
-    fn can_send_to(&self, broker: BrokerId) -> bool {
+    pub(super) fn can_send_to(&self, broker: BrokerId) -> bool {
         let limit = self.config.max_in_flight_requests_per_connection.max(1);
         self.requests.count(broker) < limit
     }
@@ -49,6 +49,13 @@ impl Producer {
     /// idempotence) the head batch may go out in sequence order.
     fn sendable_leader(&self, tp: &TopicPartition) -> Option<BrokerId> {
         if self.muted.contains(tp) {
+            return None;
+        }
+        if self
+            .transactions
+            .as_ref()
+            .is_some_and(|t| !t.is_send_to_partition_allowed(tp))
+        {
             return None;
         }
         if self.config.enable_idempotence
@@ -136,7 +143,10 @@ impl Producer {
         let request = ProduceRequest {
             acks: self.config.acks.wire(),
             timeout_ms: self.config.request_timeout_ms,
-            partitions: batches.iter().map(produce_partition).collect(),
+            partitions: batches
+                .iter()
+                .map(|b| produce_partition(b, self.transactions.is_some()))
+                .collect(),
         };
         let message = Message::ProduceRequest(request);
         if self.config.acks == Acks::None {
@@ -258,8 +268,14 @@ impl Producer {
         }
     }
 
+    /// The batch failed for good: its sequence leaves a gap, and a transaction cannot commit without it.
     fn fail_batch(&mut self, batch: Batch, error: ErrorCode, maybe_written: bool) {
         self.idempotence.failed(&batch);
+        self.complete_failed(&batch, error, maybe_written);
+        self.transaction_send_failed(error);
+    }
+
+    pub(super) fn complete_failed(&mut self, batch: &Batch, error: ErrorCode, maybe_written: bool) {
         let result = SendResult::Failed {
             error,
             maybe_written,
@@ -297,6 +313,7 @@ impl Producer {
                     self.handle_batch_error(now_ms, batch, error);
                 }
             }
+            Pending::Txn(request) => self.txn_request_failed(request),
         }
     }
 
@@ -354,11 +371,15 @@ impl Producer {
     }
 }
 
-fn produce_partition(batch: &Batch) -> ProducePartition {
+/// A transactional producer's batches are all written inside a transaction.
+fn produce_partition(batch: &Batch, transactional: bool) -> ProducePartition {
     ProducePartition {
         topic_partition: batch.tp.clone(),
         records: Arc::from(batch.records.as_slice()),
         producer: batch.sequence,
-        attributes: BatchAttributes::default(),
+        attributes: BatchAttributes {
+            transactional,
+            control: None,
+        },
     }
 }

@@ -6,6 +6,9 @@ use crate::ids::{LeaderEpoch, NO_LEADER};
 use crate::protocol::*;
 use std::fmt::Write;
 
+/// The transactional producer's transcripts.
+mod transactions;
+
 fn tp(partition: i32) -> TopicPartition {
     TopicPartition::new("t", partition)
 }
@@ -242,12 +245,19 @@ fn describe(message: &Message) -> String {
                 .partitions
                 .iter()
                 .zip(batches_of(r))
-                .map(|(part, (p, values))| match part.producer {
-                    None => format!("t-{p} {values:?}"),
-                    Some(s) => format!(
-                        "t-{p} {values:?} id {} epoch {} seq {}",
-                        s.producer_id, s.producer_epoch, s.base_sequence
-                    ),
+                .map(|(part, (p, values))| {
+                    let txn = if part.attributes.transactional {
+                        " txn"
+                    } else {
+                        ""
+                    };
+                    match part.producer {
+                        None => format!("t-{p} {values:?}{txn}"),
+                        Some(s) => format!(
+                            "t-{p} {values:?} id {} epoch {} seq {}{txn}",
+                            s.producer_id, s.producer_epoch, s.base_sequence
+                        ),
+                    }
                 })
                 .collect();
             format!(
@@ -269,12 +279,58 @@ fn describe(message: &Message) -> String {
             "InitProducerId {} id {} epoch {}",
             r.error, r.producer_id, r.producer_epoch
         ),
+        Message::InitProducerIdRequest(r) if r.transactional_id.is_some() => format!(
+            "InitProducerId {:?} timeout {}ms id {} epoch {}",
+            r.transactional_id.as_deref().unwrap(),
+            r.transaction_timeout_ms,
+            r.producer_id,
+            r.producer_epoch
+        ),
+        Message::FindCoordinatorRequest(r) => {
+            format!("FindCoordinator {:?} {:?}", r.key_type, r.key)
+        }
+        Message::FindCoordinatorResponse(r) => {
+            format!("FindCoordinator {} node {}", r.error, r.node_id)
+        }
+        Message::AddPartitionsToTxnRequest(r) => {
+            let tps: Vec<String> = r.partitions.iter().map(|tp| tp.to_string()).collect();
+            format!(
+                "AddPartitionsToTxn {:?} id {} epoch {} [{}]",
+                r.transactional_id,
+                r.producer_id,
+                r.producer_epoch,
+                tps.join(", ")
+            )
+        }
+        Message::AddPartitionsToTxnResponse(r) => {
+            let results: Vec<String> = r
+                .results
+                .iter()
+                .map(|(tp, e)| format!("{tp} {e}"))
+                .collect();
+            format!("AddPartitionsToTxn [{}]", results.join(", "))
+        }
+        Message::AddOffsetsToTxnRequest(r) => format!(
+            "AddOffsetsToTxn {:?} id {} epoch {} group {:?}",
+            r.transactional_id, r.producer_id, r.producer_epoch, r.group_id
+        ),
+        Message::AddOffsetsToTxnResponse(r) => format!("AddOffsetsToTxn {}", r.error),
+        Message::EndTxnRequest(r) => format!(
+            "EndTxn {:?} id {} epoch {} {}",
+            r.transactional_id,
+            r.producer_id,
+            r.producer_epoch,
+            if r.committed { "commit" } else { "abort" }
+        ),
+        Message::EndTxnResponse(r) => format!("EndTxn {}", r.error),
         other => other.api_name().to_string(),
     }
 }
 
 fn render_event(e: &ProducerEvent) -> String {
-    let ProducerEvent::Completed { value, tp, result } = e;
+    let ProducerEvent::Completed { value, tp, result } = e else {
+        return format!("{e:?}");
+    };
     let tp = tp.as_ref().map_or("-".to_string(), |tp| tp.to_string());
     match result {
         SendResult::Ok { offset } => format!("{value} on {tp} ok at {offset}"),
