@@ -30,6 +30,14 @@ pub struct Stats {
     pub duplicates: usize,
     /// Pairs of one producer's records to one partition that sit in the final log against send order.
     pub reorders: usize,
+    /// Transactions by how they ended: committed, aborted (on purpose or after an error), unknown (a commit
+    /// without a certain answer, or a producer fenced mid-way), still open at the end.
+    pub txn_committed: usize,
+    pub txn_aborted: usize,
+    pub txn_unknown: usize,
+    pub txn_open: usize,
+    /// Records read_committed consumers polled.
+    pub read_committed_records: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -81,14 +89,27 @@ pub fn stats(run: &RunOutput) -> Stats {
         reorders: crate::checkers::reorder::count(h),
         ..Stats::default()
     };
-    stats.polled_records = h
-        .consumes
-        .iter()
-        .map(|c| match c {
-            crate::history::ConsumeOp::Poll { records, .. } => records.len(),
-            _ => 0,
-        })
-        .sum();
+    let polled = |committed_only: bool| -> usize {
+        h.consumes
+            .iter()
+            .map(|c| match c {
+                crate::history::ConsumeOp::Poll {
+                    records, process, ..
+                } if !committed_only || h.read_committed.contains(process) => records.len(),
+                _ => 0,
+            })
+            .sum()
+    };
+    stats.polled_records = polled(false);
+    stats.read_committed_records = polled(true);
+    for t in &h.transactions {
+        match t.outcome {
+            None => stats.txn_open += 1,
+            _ if t.committed() => stats.txn_committed += 1,
+            _ if t.aborted() => stats.txn_aborted += 1,
+            _ => stats.txn_unknown += 1,
+        }
+    }
     for (_, o) in &h.observations {
         match o {
             Observation::LeaderElected { unclean, .. } => {
@@ -155,6 +176,13 @@ pub fn to_text(r: &RunReport) -> String {
         s.truncated_records,
         s.faults
     );
+    if s.txn_committed + s.txn_aborted + s.txn_unknown + s.txn_open > 0 {
+        let _ = writeln!(
+            t,
+            "transactions: committed {}, aborted {}, unknown {}, open {}; read_committed polled {} records",
+            s.txn_committed, s.txn_aborted, s.txn_unknown, s.txn_open, s.read_committed_records
+        );
+    }
     for f in &r.faults {
         let _ = writeln!(
             t,

@@ -12,6 +12,7 @@ use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::producer_client::ProducerClient;
+use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
 use ksim_model::config::{ConsumerConfig, TopicConfig};
 use ksim_model::internal_topics::TRANSACTION_STATE_TOPIC;
 use ksim_model::protocol::IsolationLevel;
@@ -19,7 +20,7 @@ use ksim_model::record::{ControlMarker, RecordBatch};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId as SimNodeId;
-use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -207,6 +208,49 @@ async fn simulate(
                 clock,
             ),
         );
+    }
+    let mut starts = ChaCha8Rng::seed_from_u64(seed ^ 0x7a6f_6d62_6965);
+    for index in 0..s.workload.transactional_producers {
+        let restarts = s.workload.zombie_restarts as u64;
+        for instance in 0..=restarts {
+            let id = 300 + index * 10 + instance as u32;
+            // The first instance starts at once; each restart somewhere in its share of the fault phase.
+            let share = s.duration_ms / (restarts + 1);
+            let start_ms = if instance == 0 {
+                10 + index as u64
+            } else {
+                share * instance + starts.next_u64() % (share / 2).max(1)
+            };
+            let work = TxnWork {
+                topics: topic_names.clone(),
+                records_per_second: s.workload.records_per_second,
+                records_per_transaction: s.workload.records_per_transaction,
+                abort_percent: s.workload.abort_percent,
+                keys: s.workload.keys,
+                start_ms,
+                stop_ms: s.duration_ms,
+            };
+            let client = TxnProducerClient::new(
+                id,
+                transactional_id(index),
+                s.producer.clone(),
+                bootstrap.clone(),
+                work,
+                seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    .wrapping_add(id as u64),
+                recorder.clone(),
+            );
+            nodes.insert(
+                NodeId::Client(id),
+                spawn_node(
+                    &handle,
+                    NodeId::Client(id),
+                    Arc::new(Mutex::new(client)),
+                    &recorder,
+                    clock,
+                ),
+            );
+        }
     }
     let read_committed = ConsumerConfig {
         isolation_level: IsolationLevel::ReadCommitted,

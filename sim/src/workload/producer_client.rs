@@ -93,7 +93,11 @@ impl ProducerClient {
     fn record_events(&mut self, now_ms: u64) {
         let events = self.producer.drain_events();
         let mut recorder = self.recorder.lock().unwrap();
-        for ProducerEvent::Completed { value, tp, result } in events {
+        for event in events {
+            // A producer without transactional.id only ever completes sends.
+            let ProducerEvent::Completed { value, tp, result } = event else {
+                continue;
+            };
             match result {
                 SendResult::Ok { offset } => {
                     let offset = (offset >= 0).then_some(offset);
