@@ -11,23 +11,27 @@ fn scenario_path(name: &str) -> String {
     format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Plain producers, and transactional ones with their coordinator and zombies.
 #[test]
 fn the_same_seed_gives_the_same_trace_and_report() {
-    let path = scenario_path("acks-all-min-insync-2");
-    let scenario = load(Path::new(&path)).unwrap();
-    let a = run_seed(&scenario, 7);
-    let b = run_seed(&scenario, 7);
-    assert_eq!(a.trace_hash, b.trace_hash);
-    assert_eq!(a.events, b.events);
-    assert!(a.events > 1_000, "a real run traces many events");
-    let (ra, rb) = (
-        report::build(&scenario, &path, &a),
-        report::build(&scenario, &path, &b),
-    );
-    assert_eq!(
-        serde_json::to_string(&ra).unwrap(),
-        serde_json::to_string(&rb).unwrap()
-    );
+    for name in ["acks-all-min-insync-2", "zombie-fencing"] {
+        let path = scenario_path(name);
+        let scenario = load(Path::new(&path)).unwrap();
+        let a = run_seed(&scenario, 7);
+        let b = run_seed(&scenario, 7);
+        assert_eq!(a.trace_hash, b.trace_hash, "{name}");
+        assert_eq!(a.events, b.events, "{name}");
+        assert!(a.events > 1_000, "a real run traces many events");
+        let (ra, rb) = (
+            report::build(&scenario, &path, &a),
+            report::build(&scenario, &path, &b),
+        );
+        assert_eq!(
+            serde_json::to_string(&ra).unwrap(),
+            serde_json::to_string(&rb).unwrap(),
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -226,6 +226,12 @@ async fn simulate(
                 records_per_second: s.workload.records_per_second,
                 records_per_transaction: s.workload.records_per_transaction,
                 abort_percent: s.workload.abort_percent,
+                stall_percent: s.workload.stall_percent,
+                // Past the timeout and the coordinator's next look for expired transactions.
+                stall_ms: s.producer.transaction_timeout_ms
+                    + s.broker
+                        .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                    + 1_000,
                 keys: s.workload.keys,
                 start_ms,
                 stop_ms: s.duration_ms,

@@ -63,6 +63,10 @@ pub struct Workload {
     /// Restarts per transactional id: each starts a new producer with the same `transactional.id` at a time drawn
     /// from the seed while the previous one keeps running, a zombie until it is fenced.
     pub zombie_restarts: u32,
+    /// The share of transactions (in percent) during which the producer stalls, halfway through, for longer
+    /// than `transaction.timeout.ms` (a long GC pause or a hung thread): the coordinator aborts the transaction
+    /// with a bumped epoch, and the producer comes back fenced.
+    pub stall_percent: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

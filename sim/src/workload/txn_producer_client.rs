@@ -52,6 +52,9 @@ pub struct TxnWork {
     pub records_per_second: u32,
     pub records_per_transaction: u32,
     pub abort_percent: u32,
+    /// The share of transactions (percent) stalled halfway for `stall_ms`.
+    pub stall_percent: u32,
+    pub stall_ms: u64,
     pub keys: u32,
     pub start_ms: u64,
     pub stop_ms: u64,
@@ -69,6 +72,8 @@ pub struct TxnProducerClient {
     producer_id: (i64, i16),
     /// Whether the current transaction is to be aborted on purpose.
     abort_planned: bool,
+    /// Whether the current transaction stalls halfway (once).
+    stall_planned: bool,
     sequence: u64,
     rng: ChaCha8Rng,
     recorder: SharedRecorder,
@@ -101,6 +106,7 @@ impl TxnProducerClient {
             phase: Phase::Waiting,
             producer_id: (-1, -1),
             abort_planned: false,
+            stall_planned: false,
             sequence: 0,
             rng,
             recorder,
@@ -118,6 +124,18 @@ impl TxnProducerClient {
                 self.producer.init_transactions(now_ms)
             }
             Phase::Idle if now_ms < self.work.stop_ms => self.begin(now_ms),
+            Phase::InTransaction { sent, .. }
+                if self.stall_planned && sent == self.work.records_per_transaction / 2 =>
+            {
+                // The process hangs: nothing happens until the stall is over.
+                self.stall_planned = false;
+                self.next_ms = now_ms + self.work.stall_ms;
+                self.recorder
+                    .lock()
+                    .unwrap()
+                    .trace_event(now_ms, &("stall", self.id, self.work.stall_ms));
+                Vec::new()
+            }
             Phase::InTransaction { txn, sent } if sent < self.work.records_per_transaction => {
                 self.next_ms = now_ms + self.interval_ms;
                 self.phase = Phase::InTransaction {
@@ -153,6 +171,8 @@ impl TxnProducerClient {
             error: None,
         });
         self.abort_planned = self.rng.next_u64() % 100 < self.work.abort_percent as u64;
+        self.stall_planned = self.work.stall_percent > 0
+            && self.rng.next_u64() % 100 < self.work.stall_percent as u64;
         self.phase = Phase::InTransaction { txn, sent: 0 };
         self.next_ms = now_ms;
         self.step(now_ms)

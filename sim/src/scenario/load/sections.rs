@@ -93,6 +93,7 @@ const DEFAULT_WORKLOAD: Workload = Workload {
     records_per_transaction: 10,
     abort_percent: 0,
     zombie_restarts: 0,
+    stall_percent: 0,
 };
 const DEFAULT_NETWORK: Network = Network {
     latency_ms: (1, 10),
@@ -188,7 +189,7 @@ fn replication_factor(v: &Value, brokers: i32) -> Res<i32> {
     Ok(rf)
 }
 
-const WORKLOAD_KEYS: [&str; 9] = [
+const WORKLOAD_KEYS: [&str; 10] = [
     "producers",
     "records_per_second",
     "keys",
@@ -198,6 +199,7 @@ const WORKLOAD_KEYS: [&str; 9] = [
     "records_per_transaction",
     "abort_percent",
     "zombie_restarts",
+    "stall_percent",
 ];
 
 fn workload(t: &Table) -> Res<Workload> {
@@ -229,6 +231,7 @@ fn workload(t: &Table) -> Res<Workload> {
         )?,
         abort_percent: t.or("abort_percent", d.abort_percent, |v| v.int_in(0, 100))?,
         zombie_restarts: t.or("zombie_restarts", d.zombie_restarts, |v| v.int_in(0, 9))?,
+        stall_percent: t.or("stall_percent", d.stall_percent, |v| v.int_in(0, 100))?,
     })
 }
 

@@ -81,6 +81,7 @@ read_committed_consumers = 2
 records_per_transaction = 4
 abort_percent = 25
 zombie_restarts = 1
+stall_percent = 5
 
 [model]
 revert = ["KIP-98"]
@@ -286,6 +287,7 @@ fn full_expected() -> Scenario {
             records_per_transaction: 4,
             abort_percent: 25,
             zombie_restarts: 1,
+            stall_percent: 5,
         },
         network: Network { latency_ms: (2, 2) },
         faults: Faults {
@@ -388,6 +390,7 @@ fn minimal_scenario_takes_every_default() {
             records_per_transaction: 10,
             abort_percent: 0,
             zombie_restarts: 0,
+            stall_percent: 0,
         }
     );
     assert_eq!(
