@@ -227,24 +227,15 @@ impl Broker {
             correlation_id,
             partitions: req.partitions.clone(),
         };
-        match self.coordinator_of(&req.transactional_id) {
-            Err(error) => self.answer(&reply, error, None),
-            Ok(partition) => {
-                let plan = self
-                    .txn_coordinators
-                    .get_mut(&partition)
-                    .unwrap()
-                    .txns
-                    .add_partitions(
-                        now_ms,
-                        &req.transactional_id,
-                        req.producer_id,
-                        req.producer_epoch,
-                        &req.partitions,
-                    );
-                let _ = self.execute(now_ms, partition, plan, Some(reply));
-            }
-        }
+        self.plan_for(now_ms, &req.transactional_id, reply, |txns| {
+            txns.add_partitions(
+                now_ms,
+                &req.transactional_id,
+                req.producer_id,
+                req.producer_epoch,
+                &req.partitions,
+            )
+        });
     }
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, so its markers reach
@@ -264,24 +255,15 @@ impl Broker {
             CONSUMER_OFFSETS_TOPIC,
             partition_for(&req.group_id, DEFAULT_INTERNAL_TOPIC_PARTITIONS),
         );
-        match self.coordinator_of(&req.transactional_id) {
-            Err(error) => self.answer(&reply, error, None),
-            Ok(partition) => {
-                let plan = self
-                    .txn_coordinators
-                    .get_mut(&partition)
-                    .unwrap()
-                    .txns
-                    .add_partitions(
-                        now_ms,
-                        &req.transactional_id,
-                        req.producer_id,
-                        req.producer_epoch,
-                        &[offsets],
-                    );
-                let _ = self.execute(now_ms, partition, plan, Some(reply));
-            }
-        }
+        self.plan_for(now_ms, &req.transactional_id, reply, |txns| {
+            txns.add_partitions(
+                now_ms,
+                &req.transactional_id,
+                req.producer_id,
+                req.producer_epoch,
+                &[offsets],
+            )
+        });
     }
 
     pub(super) fn handle_end_txn(
@@ -300,21 +282,30 @@ impl Broker {
         } else {
             TxnResult::Abort
         };
-        match self.coordinator_of(&req.transactional_id) {
+        self.plan_for(now_ms, &req.transactional_id, reply, |txns| {
+            txns.end_transaction(
+                now_ms,
+                &req.transactional_id,
+                req.producer_id,
+                req.producer_epoch,
+                result,
+            )
+        });
+    }
+
+    /// Asks the coordinator of `transactional_id` for a plan and carries it out, or answers NOT_COORDINATOR.
+    fn plan_for(
+        &mut self,
+        now_ms: u64,
+        transactional_id: &str,
+        reply: Reply,
+        plan: impl FnOnce(&mut TransactionCoordinator) -> Plan,
+    ) {
+        match self.coordinator_of(transactional_id) {
             Err(error) => self.answer(&reply, error, None),
             Ok(partition) => {
-                let plan = self
-                    .txn_coordinators
-                    .get_mut(&partition)
-                    .unwrap()
-                    .txns
-                    .end_transaction(
-                        now_ms,
-                        &req.transactional_id,
-                        req.producer_id,
-                        req.producer_epoch,
-                        result,
-                    );
+                let hosted = self.txn_coordinators.get_mut(&partition).unwrap();
+                let plan = plan(&mut hosted.txns);
                 let _ = self.execute(now_ms, partition, plan, Some(reply));
             }
         }

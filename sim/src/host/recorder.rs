@@ -4,6 +4,7 @@
 use crate::checkers::{Violation, ViolationKind};
 use crate::history::{ConsumeOp, History, Outcome, SendOp, TxnIntent, TxnOp};
 use ksim_model::observe::Observation;
+use ksim_model::producer::SendResult;
 use ksim_model::{BrokerId, LeaderEpoch, TopicPartition};
 use std::collections::BTreeMap;
 use std::fmt::{Debug, Write};
@@ -184,6 +185,34 @@ impl Recorder {
         op.complete_ms = Some(now_ms);
         op.outcome = Some(outcome);
         op.error = error;
+    }
+
+    /// A send the producer finished, as its `SendResult` says: acknowledged (at an offset, unknown with acks=0),
+    /// failed for sure, or failed after an attempt that may have written it (info).
+    pub fn send_result(
+        &mut self,
+        now_ms: u64,
+        value: u64,
+        tp: Option<TopicPartition>,
+        result: SendResult,
+    ) {
+        match result {
+            SendResult::Ok { offset } => {
+                let offset = (offset >= 0).then_some(offset);
+                self.complete_send(now_ms, value, tp, Outcome::Ok, offset, None)
+            }
+            SendResult::Failed {
+                error,
+                maybe_written,
+            } => {
+                let outcome = if maybe_written {
+                    Outcome::Info
+                } else {
+                    Outcome::Fail
+                };
+                self.complete_send(now_ms, value, tp, outcome, None, Some(error))
+            }
+        }
     }
 
     pub fn consume(&mut self, op: ConsumeOp) {

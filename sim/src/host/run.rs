@@ -185,6 +185,11 @@ async fn simulate(
         brokers.insert(b, broker);
     }
     let topic_names: Vec<Arc<str>> = s.topics.iter().map(|t| t.name.as_str().into()).collect();
+    let spawn_client =
+        |nodes: &mut BTreeMap<NodeId, SimNodeId>, id: u32, client: Arc<Mutex<dyn Process>>| {
+            let node = NodeId::Client(id);
+            nodes.insert(node, spawn_node(&handle, node, client, &recorder, clock));
+        };
     for p in 1..=s.workload.producers {
         let client = ProducerClient::new(
             p,
@@ -198,16 +203,7 @@ async fn simulate(
                 .wrapping_add(p as u64),
             recorder.clone(),
         );
-        nodes.insert(
-            NodeId::Client(p),
-            spawn_node(
-                &handle,
-                NodeId::Client(p),
-                Arc::new(Mutex::new(client)),
-                &recorder,
-                clock,
-            ),
-        );
+        spawn_client(&mut nodes, p, Arc::new(Mutex::new(client)));
     }
     let mut starts = ChaCha8Rng::seed_from_u64(seed ^ 0x7a6f_6d62_6965);
     for index in 0..s.workload.transactional_producers {
@@ -246,16 +242,7 @@ async fn simulate(
                     .wrapping_add(id as u64),
                 recorder.clone(),
             );
-            nodes.insert(
-                NodeId::Client(id),
-                spawn_node(
-                    &handle,
-                    NodeId::Client(id),
-                    Arc::new(Mutex::new(client)),
-                    &recorder,
-                    clock,
-                ),
-            );
+            spawn_client(&mut nodes, id, Arc::new(Mutex::new(client)));
         }
     }
     let read_committed = ConsumerConfig {
@@ -277,16 +264,7 @@ async fn simulate(
             recorder.clone(),
             false,
         );
-        nodes.insert(
-            NodeId::Client(id),
-            spawn_node(
-                &handle,
-                NodeId::Client(id),
-                Arc::new(Mutex::new(client)),
-                &recorder,
-                clock,
-            ),
-        );
+        spawn_client(&mut nodes, id, Arc::new(Mutex::new(client)));
     }
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

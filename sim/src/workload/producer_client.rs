@@ -1,10 +1,10 @@
 //! A producer client: sends uniquely valued records at a steady rate and records each send and its outcome.
 
-use crate::history::{Outcome, SendOp};
+use crate::history::SendOp;
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
 use ksim_model::config::{Acks, ProducerConfig};
-use ksim_model::producer::{Producer, ProducerEvent, SendResult};
+use ksim_model::producer::{Producer, ProducerEvent};
 use ksim_model::protocol::Message;
 use ksim_model::{BrokerId, NodeId, Output};
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -95,25 +95,8 @@ impl ProducerClient {
         let mut recorder = self.recorder.lock().unwrap();
         for event in events {
             // A producer without transactional.id only ever completes sends.
-            let ProducerEvent::Completed { value, tp, result } = event else {
-                continue;
-            };
-            match result {
-                SendResult::Ok { offset } => {
-                    let offset = (offset >= 0).then_some(offset);
-                    recorder.complete_send(now_ms, value, tp, Outcome::Ok, offset, None)
-                }
-                SendResult::Failed {
-                    error,
-                    maybe_written,
-                } => {
-                    let outcome = if maybe_written {
-                        Outcome::Info
-                    } else {
-                        Outcome::Fail
-                    };
-                    recorder.complete_send(now_ms, value, tp, outcome, None, Some(error))
-                }
+            if let ProducerEvent::Completed { value, tp, result } = event {
+                recorder.send_result(now_ms, value, tp, result);
             }
         }
     }

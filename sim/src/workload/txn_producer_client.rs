@@ -9,7 +9,7 @@ use crate::history::{Outcome, SendOp, TxnIntent, TxnOp};
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
 use ksim_model::config::ProducerConfig;
-use ksim_model::producer::{Producer, ProducerEvent, SendResult};
+use ksim_model::producer::{Producer, ProducerEvent};
 use ksim_model::protocol::Message;
 use ksim_model::{BrokerId, ErrorCode, NodeId, Output};
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -232,23 +232,10 @@ impl TxnProducerClient {
     fn handle_event(&mut self, now_ms: u64, event: ProducerEvent) -> Vec<Output> {
         match event {
             ProducerEvent::Completed { value, tp, result } => {
-                let mut recorder = self.recorder.lock().unwrap();
-                match result {
-                    SendResult::Ok { offset } => {
-                        recorder.complete_send(now_ms, value, tp, Outcome::Ok, Some(offset), None)
-                    }
-                    SendResult::Failed {
-                        error,
-                        maybe_written,
-                    } => {
-                        let outcome = if maybe_written {
-                            Outcome::Info
-                        } else {
-                            Outcome::Fail
-                        };
-                        recorder.complete_send(now_ms, value, tp, outcome, None, Some(error))
-                    }
-                }
+                self.recorder
+                    .lock()
+                    .unwrap()
+                    .send_result(now_ms, value, tp, result);
                 Vec::new()
             }
             ProducerEvent::TransactionsInitialized {
