@@ -52,6 +52,8 @@
 //!   modelled yet, so no offsets are committed.
 
 mod accumulator;
+#[cfg(test)]
+mod fake_cluster;
 mod idempotence;
 mod init_producer_id;
 mod metadata;

@@ -224,28 +224,31 @@ fn render(o: &Output) -> String {
     }
 }
 
+/// Items described one by one, as a comma-separated list.
+fn list<T>(items: impl IntoIterator<Item = T>, describe: impl FnMut(T) -> String) -> String {
+    items
+        .into_iter()
+        .map(describe)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn describe(message: &Message) -> String {
     match message {
         Message::MetadataRequest(r) => format!("Metadata {:?}", r.topics),
         Message::MetadataResponse(r) => {
-            let leaders: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} leader {} epoch {}",
-                        p.topic_partition, p.leader, p.leader_epoch
-                    )
-                })
-                .collect();
-            format!("Metadata [{}]", leaders.join(", "))
+            let leaders = list(&r.partitions, |p| {
+                format!(
+                    "{} leader {} epoch {}",
+                    p.topic_partition, p.leader, p.leader_epoch
+                )
+            });
+            format!("Metadata [{leaders}]")
         }
         Message::ProduceRequest(r) => {
-            let parts: Vec<String> = r
-                .partitions
-                .iter()
-                .zip(batches_of(r))
-                .map(|(part, (p, values))| {
+            let parts = list(
+                r.partitions.iter().zip(batches_of(r)),
+                |(part, (p, values))| {
                     let txn = if part.attributes.transactional {
                         " txn"
                     } else {
@@ -258,22 +261,18 @@ fn describe(message: &Message) -> String {
                             s.producer_id, s.producer_epoch, s.base_sequence
                         ),
                     }
-                })
-                .collect();
+                },
+            );
             format!(
-                "Produce acks {} timeout {}ms [{}]",
-                r.acks,
-                r.timeout_ms,
-                parts.join(", ")
+                "Produce acks {} timeout {}ms [{parts}]",
+                r.acks, r.timeout_ms
             )
         }
         Message::ProduceResponse(r) => {
-            let parts: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| format!("{} {} base {}", p.topic_partition, p.error, p.base_offset))
-                .collect();
-            format!("Produce [{}]", parts.join(", "))
+            let parts = list(&r.partitions, |p| {
+                format!("{} {} base {}", p.topic_partition, p.error, p.base_offset)
+            });
+            format!("Produce [{parts}]")
         }
         Message::InitProducerIdResponse(r) => format!(
             "InitProducerId {} id {} epoch {}",
@@ -292,23 +291,16 @@ fn describe(message: &Message) -> String {
         Message::FindCoordinatorResponse(r) => {
             format!("FindCoordinator {} node {}", r.error, r.node_id)
         }
-        Message::AddPartitionsToTxnRequest(r) => {
-            let tps: Vec<String> = r.partitions.iter().map(|tp| tp.to_string()).collect();
-            format!(
-                "AddPartitionsToTxn {:?} id {} epoch {} [{}]",
-                r.transactional_id,
-                r.producer_id,
-                r.producer_epoch,
-                tps.join(", ")
-            )
-        }
+        Message::AddPartitionsToTxnRequest(r) => format!(
+            "AddPartitionsToTxn {:?} id {} epoch {} [{}]",
+            r.transactional_id,
+            r.producer_id,
+            r.producer_epoch,
+            list(&r.partitions, TopicPartition::to_string)
+        ),
         Message::AddPartitionsToTxnResponse(r) => {
-            let results: Vec<String> = r
-                .results
-                .iter()
-                .map(|(tp, e)| format!("{tp} {e}"))
-                .collect();
-            format!("AddPartitionsToTxn [{}]", results.join(", "))
+            let results = list(&r.results, |(tp, e)| format!("{tp} {e}"));
+            format!("AddPartitionsToTxn [{results}]")
         }
         Message::AddOffsetsToTxnRequest(r) => format!(
             "AddOffsetsToTxn {:?} id {} epoch {} group {:?}",

@@ -1,160 +1,71 @@
 //! Properties of the transactional producer under arbitrary answers, lost answers and connections, and moving
 //! leaders and coordinators, driven by an application that runs transactions the way Kafka's docs ask.
 
+use super::fake_cluster::*;
 use super::*;
-use crate::ids::NO_LEADER;
 use crate::protocol::*;
 use proptest::prelude::*;
+use TransactionOperation::*;
 
-const BROKERS: [BrokerId; 3] = [1, 2, 3];
-const PARTITIONS: i32 = 3;
+/// What the coordinator answers, `roll` below 60, to a request it would otherwise take.
+const COORDINATOR_ERRORS: [ErrorCode; 3] = [
+    ErrorCode::CONCURRENT_TRANSACTIONS,
+    ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode::COORDINATOR_NOT_AVAILABLE,
+];
+/// What a partition leader answers, `roll` below 60, to a transactional batch.
+const PRODUCE_ERRORS: [ErrorCode; 6] = [
+    ErrorCode::NOT_ENOUGH_REPLICAS,
+    ErrorCode::REQUEST_TIMED_OUT,
+    ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+    ErrorCode::INVALID_PRODUCER_EPOCH,
+    ErrorCode::NOT_LEADER_OR_FOLLOWER,
+];
 
-/// A made-up cluster and coordinator around one transactional producer, and the application using it.
-struct Harness {
-    producer: Producer,
-    now_ms: u64,
-    next_value: u64,
-    outstanding: BTreeMap<u64, (BrokerId, Message)>,
-    leaders: [BrokerId; PARTITIONS as usize],
-    leader_epoch: i32,
+/// A transactional producer and the application using it, in the made-up cluster with a coordinator.
+struct Transactional {
+    cluster: FakeCluster,
     coordinator: BrokerId,
     /// The epoch the coordinator gave last.
     producer_epoch: i16,
     /// Partitions the coordinator added to the open transaction.
     added: BTreeSet<i32>,
-    log_end: [Offset; PARTITIONS as usize],
-    completed: BTreeMap<u64, SendResult>,
-    sequences: BTreeMap<(i32, i16, i32), Vec<u64>>,
     /// The call the application waits on.
     awaited: Option<TransactionOperation>,
     /// A fatal error was reported: nothing may be sent any more.
     dead: bool,
 }
 
-impl Harness {
-    fn new(config: ProducerConfig, seed: u64) -> Harness {
-        Harness {
-            producer: Producer::new(1, config, BROKERS.to_vec(), seed),
-            now_ms: 0,
-            next_value: 0,
-            outstanding: BTreeMap::new(),
-            leaders: [1, 2, 3],
-            leader_epoch: 1,
+impl Transactional {
+    fn new(config: ProducerConfig, seed: u64) -> Transactional {
+        Transactional {
+            cluster: FakeCluster::new(config, seed),
             coordinator: 2,
             producer_epoch: -1,
             added: BTreeSet::new(),
-            log_end: [0; PARTITIONS as usize],
-            completed: BTreeMap::new(),
-            sequences: BTreeMap::new(),
             awaited: None,
             dead: false,
         }
     }
 
-    fn step(&mut self, op: [u8; 4]) {
-        self.now_ms += u64::from(op[3] % 50);
-        let out = match op[0] % 8 {
-            0..=2 => self.act(op),
-            3 | 4 => self.answer(op, true),
-            5 => self.disconnect(BROKERS[op[1] as usize % 3]),
-            6 => {
-                self.move_things(op);
-                self.producer.on_timeout(self.now_ms)
-            }
-            _ => self.run_next_timer(),
-        };
-        self.check(out);
-    }
-
-    /// What the application does next, by the producer's state.
-    fn act(&mut self, op: [u8; 4]) -> Vec<Output> {
-        let now_ms = self.now_ms;
-        if self.awaited.is_some() {
-            return self.producer.on_timeout(now_ms);
-        }
-        match self.producer.transaction_state().unwrap() {
-            TransactionState::Uninitialized => {
-                self.awaited = Some(TransactionOperation::InitTransactions);
-                self.producer.init_transactions(now_ms)
-            }
-            TransactionState::Ready => {
-                // Local only; the clock moved, so let the sender run as the host would.
-                self.producer.begin_transaction();
-                self.producer.on_timeout(now_ms)
-            }
-            TransactionState::InTransaction => match op[1] % 20 {
-                0 => {
-                    self.awaited = Some(TransactionOperation::CommitTransaction);
-                    self.producer.commit_transaction(now_ms)
-                }
-                1 => {
-                    self.awaited = Some(TransactionOperation::AbortTransaction);
-                    self.producer.abort_transaction(now_ms)
-                }
-                2 => {
-                    self.awaited = Some(TransactionOperation::SendOffsetsToTransaction);
-                    self.producer.send_offsets_to_transaction(now_ms, "g")
-                }
-                _ => self.send(op),
-            },
-            TransactionState::AbortableError => {
-                self.awaited = Some(TransactionOperation::AbortTransaction);
-                self.producer.abort_transaction(now_ms)
-            }
-            // Every send fails at once.
-            TransactionState::FatalError => self.send(op),
-            _ => self.producer.on_timeout(now_ms),
+    /// The application calls `operation` and waits for the event that ends it.
+    fn call(&mut self, operation: TransactionOperation) -> Vec<Output> {
+        self.awaited = Some(operation);
+        let (producer, now_ms) = (&mut self.cluster.producer, self.cluster.now_ms);
+        match operation {
+            InitTransactions => producer.init_transactions(now_ms),
+            SendOffsetsToTransaction => producer.send_offsets_to_transaction(now_ms, "g"),
+            CommitTransaction => producer.commit_transaction(now_ms),
+            AbortTransaction => producer.abort_transaction(now_ms),
         }
     }
 
     fn send(&mut self, op: [u8; 4]) -> Vec<Output> {
-        self.next_value += 1;
         let partition = op[2]
             .is_multiple_of(2)
             .then_some(i32::from(op[2] / 2) % PARTITIONS);
-        self.producer
-            .send(self.now_ms, "t", None, self.next_value, partition)
-    }
-
-    fn run_next_timer(&mut self) -> Vec<Output> {
-        if let Some(at) = self.producer.next_timeout() {
-            self.now_ms = self.now_ms.max(at);
-        }
-        self.producer.on_timeout(self.now_ms)
-    }
-
-    fn disconnect(&mut self, broker: BrokerId) -> Vec<Output> {
-        self.outstanding.retain(|_, (b, _)| *b != broker);
-        self.producer
-            .on_disconnect(self.now_ms, NodeId::Broker(broker))
-    }
-
-    fn move_things(&mut self, op: [u8; 4]) {
-        if op[1].is_multiple_of(4) {
-            self.coordinator = BROKERS[op[2] as usize % 3];
-            return;
-        }
-        self.leader_epoch += 1;
-        self.leaders[op[1] as usize % PARTITIONS as usize] = match op[2] % 4 {
-            0 => NO_LEADER,
-            n => BROKERS[n as usize - 1],
-        };
-    }
-
-    /// Answers one outstanding request; with `chaos`, maybe wrongly or not at all.
-    fn answer(&mut self, op: [u8; 4], chaos: bool) -> Vec<Output> {
-        let index = op[1] as usize % self.outstanding.len().max(1);
-        let Some(&id) = self.outstanding.keys().nth(index) else {
-            return self.producer.on_timeout(self.now_ms);
-        };
-        let (broker, request) = self.outstanding.remove(&id).unwrap();
-        if chaos && op[2].is_multiple_of(11) {
-            return self.producer.on_timeout(self.now_ms);
-        }
-        let roll = if chaos { op[2] } else { 255 };
-        let response = self.respond(broker, request, roll);
-        self.producer
-            .handle_message(self.now_ms, NodeId::Broker(broker), id, response)
+        self.cluster.send(None, partition)
     }
 
     /// A coordinator error, or NONE: `roll` below 60 picks a retriable one, 1 in 256 a fence, 1 in 256 a lost
@@ -166,20 +77,63 @@ impl Harness {
             ErrorCode::PRODUCER_FENCED
         } else if roll == 2 {
             ErrorCode::INVALID_PRODUCER_ID_MAPPING
-        } else if roll < 60 {
-            [
-                ErrorCode::CONCURRENT_TRANSACTIONS,
-                ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
-                ErrorCode::COORDINATOR_NOT_AVAILABLE,
-            ][roll as usize % 3]
         } else {
-            ErrorCode::NONE
+            rolled(roll, 60, &COORDINATOR_ERRORS)
+        }
+    }
+
+    fn txn_outstanding(&self) -> bool {
+        self.cluster
+            .outstanding
+            .values()
+            .any(|(_, m)| !matches!(m, Message::ProduceRequest(_) | Message::MetadataRequest(_)))
+    }
+}
+
+impl Harness for Transactional {
+    const LOST_ONE_IN: u8 = 11;
+    const SETTLE_MS: u64 = 600_000;
+
+    fn cluster(&mut self) -> &mut FakeCluster {
+        &mut self.cluster
+    }
+
+    /// What the application does next, by the producer's state.
+    fn act(&mut self, op: [u8; 4]) -> Vec<Output> {
+        if self.awaited.is_some() {
+            return self.cluster.poke();
+        }
+        match self.cluster.producer.transaction_state().unwrap() {
+            TransactionState::Uninitialized => self.call(InitTransactions),
+            TransactionState::Ready => {
+                // Local only; the clock moved, so let the sender run as the host would.
+                self.cluster.producer.begin_transaction();
+                self.cluster.poke()
+            }
+            TransactionState::InTransaction => match op[1] % 20 {
+                0 => self.call(CommitTransaction),
+                1 => self.call(AbortTransaction),
+                2 => self.call(SendOffsetsToTransaction),
+                _ => self.send(op),
+            },
+            TransactionState::AbortableError => self.call(AbortTransaction),
+            // Every send fails at once.
+            TransactionState::FatalError => self.send(op),
+            _ => self.cluster.poke(),
+        }
+    }
+
+    /// Moves the coordinator, or a partition's leader.
+    fn shake(&mut self, op: [u8; 4]) {
+        if op[1].is_multiple_of(4) {
+            self.coordinator = BROKERS[op[2] as usize % 3];
+        } else {
+            self.cluster.move_leader(op);
         }
     }
 
     fn respond(&mut self, broker: BrokerId, request: Message, roll: u8) -> Message {
         match request {
-            Message::MetadataRequest(_) => self.metadata(),
             Message::FindCoordinatorRequest(_) => {
                 let ok = roll >= 30;
                 Message::FindCoordinatorResponse(FindCoordinatorResponse {
@@ -225,141 +179,20 @@ impl Harness {
                 }
                 Message::EndTxnResponse(EndTxnResponse { error })
             }
-            Message::ProduceRequest(r) => self.produce(broker, &r, roll),
+            Message::ProduceRequest(r) => self
+                .cluster
+                .produce(broker, &r, |_| rolled(roll, 60, &PRODUCE_ERRORS)),
             other => panic!("unexpected request {other:?}"),
         }
     }
 
-    fn metadata(&self) -> Message {
-        let partitions = (0..PARTITIONS)
-            .map(|p| PartitionMetadata {
-                topic_partition: TopicPartition::new("t", p),
-                error: ErrorCode::NONE,
-                leader: self.leaders[p as usize],
-                leader_epoch: self.leader_epoch,
-                replicas: BROKERS.to_vec(),
-                isr: BROKERS.to_vec(),
-            })
-            .collect();
-        Message::MetadataResponse(MetadataResponse {
-            brokers: BROKERS.to_vec(),
-            partitions,
-        })
-    }
-
-    fn produce(&mut self, broker: BrokerId, request: &ProduceRequest, roll: u8) -> Message {
-        let partitions = request
-            .partitions
-            .iter()
-            .map(|p| {
-                let index = p.topic_partition.partition as usize;
-                let error = if self.leaders[index] != broker {
-                    ErrorCode::NOT_LEADER_OR_FOLLOWER
-                } else if roll < 60 {
-                    [
-                        ErrorCode::NOT_ENOUGH_REPLICAS,
-                        ErrorCode::REQUEST_TIMED_OUT,
-                        ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-                        ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
-                        ErrorCode::INVALID_PRODUCER_EPOCH,
-                        ErrorCode::NOT_LEADER_OR_FOLLOWER,
-                    ][roll as usize % 6]
-                } else {
-                    ErrorCode::NONE
-                };
-                let base_offset = if error == ErrorCode::NONE {
-                    self.log_end[index]
-                } else {
-                    -1
-                };
-                if error == ErrorCode::NONE {
-                    self.log_end[index] += p.records.len() as Offset;
-                }
-                ProducePartitionResponse {
-                    topic_partition: p.topic_partition.clone(),
-                    error,
-                    base_offset,
-                }
-            })
-            .collect();
-        Message::ProduceResponse(ProduceResponse { partitions })
-    }
-
-    fn txn_outstanding(&self) -> bool {
-        self.outstanding
-            .values()
-            .any(|(_, m)| !matches!(m, Message::ProduceRequest(_) | Message::MetadataRequest(_)))
-    }
-
-    fn check(&mut self, out: Vec<Output>) {
-        let next = self.producer.next_timeout();
-        assert!(
-            next.is_none_or(|at| at > self.now_ms),
-            "timer {next:?} not after {}",
-            self.now_ms
-        );
-        for o in out {
-            match o {
-                Output::Send {
-                    to: NodeId::Broker(b),
-                    correlation_id,
-                    message,
-                } => self.sent(b, correlation_id, message),
-                Output::Disconnect(NodeId::Broker(b)) => {
-                    self.outstanding.retain(|_, (x, _)| *x != b)
-                }
-                other => panic!("unexpected output {other:?}"),
-            }
-        }
-        for event in self.producer.drain_events() {
-            self.on_event(event);
-        }
-        let pending = self.next_value as usize - self.completed.len();
-        assert_eq!(self.producer.pending(), pending);
-    }
-
-    fn on_event(&mut self, event: ProducerEvent) {
-        let ended = match event {
-            ProducerEvent::Completed { value, result, .. } => {
-                let earlier = self.completed.insert(value, result);
-                assert!(earlier.is_none(), "{value} completed twice");
-                return;
-            }
-            ProducerEvent::TransactionsInitialized { .. } => TransactionOperation::InitTransactions,
-            ProducerEvent::OffsetsAddedToTransaction { .. } => {
-                TransactionOperation::SendOffsetsToTransaction
-            }
-            ProducerEvent::TransactionCommitted => TransactionOperation::CommitTransaction,
-            ProducerEvent::TransactionAborted => TransactionOperation::AbortTransaction,
-            ProducerEvent::TransactionFailed {
-                operation, fatal, ..
-            } => {
-                self.dead |= fatal;
-                let Some(operation) = operation else {
-                    assert!(
-                        self.awaited.is_none(),
-                        "told of an error while {:?} waits",
-                        self.awaited
-                    );
-                    return;
-                };
-                assert!(
-                    fatal || operation != TransactionOperation::AbortTransaction,
-                    "an abort fails only for good"
-                );
-                operation
-            }
-        };
-        assert_eq!(self.awaited.take(), Some(ended), "one event per call");
-    }
-
-    fn sent(&mut self, broker: BrokerId, correlation_id: u64, message: Message) {
+    fn sent(&mut self, _broker: BrokerId, message: &Message) -> bool {
         assert!(
             !self.dead,
             "{} sent after a fatal error",
             message.api_name()
         );
-        match &message {
+        match message {
             Message::ProduceRequest(r) => {
                 assert!(
                     !self.txn_outstanding(),
@@ -377,69 +210,81 @@ impl Harness {
                         seq.producer_epoch, self.producer_epoch,
                         "written under an old epoch"
                     );
-                    let values: Vec<u64> = p.records.iter().map(|r| r.value).collect();
-                    let key = (
-                        p.topic_partition.partition,
-                        seq.producer_epoch,
-                        seq.base_sequence,
-                    );
-                    let first = self.sequences.entry(key).or_insert_with(|| values.clone());
-                    assert_eq!(*first, values, "sequence {key:?} reused for other records");
                 }
+                self.cluster.check_batches(r);
             }
             Message::MetadataRequest(_) => {}
             txn => {
                 assert!(!self.txn_outstanding(), "two transactional requests out");
                 if let Message::EndTxnRequest(_) = txn {
-                    assert_eq!(self.producer.pending(), 0, "EndTxn before the flush");
+                    assert_eq!(
+                        self.cluster.producer.pending(),
+                        0,
+                        "EndTxn before the flush"
+                    );
                 }
             }
         }
-        self.outstanding.insert(correlation_id, (broker, message));
+        true
     }
 
-    /// Heals the cluster and lets the application finish: every send completes and the producer ends ready,
-    /// or dead.
-    fn settle(&mut self) {
-        self.leaders = [1, 2, 3];
-        self.leader_epoch += 1;
-        let deadline_ms = self.now_ms + MAX_BLOCK_MS + 600_000;
-        loop {
-            let state = self.producer.transaction_state().unwrap();
-            let done = self.awaited.is_none()
-                && self.producer.pending() == 0
-                && matches!(
-                    state,
-                    TransactionState::Ready | TransactionState::FatalError
-                );
-            if done {
+    fn on_event(&mut self, event: ProducerEvent) {
+        let ended = match event {
+            ProducerEvent::Completed { value, result, .. } => {
+                self.cluster.complete(value, result);
                 return;
             }
-            assert!(
-                self.now_ms <= deadline_ms,
-                "never settled: {state:?}, {:?} waits",
-                self.awaited
-            );
-            let out = if self.awaited.is_none() && state == TransactionState::InTransaction {
-                self.awaited = Some(TransactionOperation::CommitTransaction);
-                self.producer.commit_transaction(self.now_ms)
-            } else if self.awaited.is_none() && state == TransactionState::AbortableError {
-                self.awaited = Some(TransactionOperation::AbortTransaction);
-                self.producer.abort_transaction(self.now_ms)
-            } else if self.awaited.is_none() && state == TransactionState::Uninitialized {
-                self.awaited = Some(TransactionOperation::InitTransactions);
-                self.producer.init_transactions(self.now_ms)
-            } else if self.outstanding.is_empty() {
+            ProducerEvent::TransactionsInitialized { .. } => InitTransactions,
+            ProducerEvent::OffsetsAddedToTransaction { .. } => SendOffsetsToTransaction,
+            ProducerEvent::TransactionCommitted => CommitTransaction,
+            ProducerEvent::TransactionAborted => AbortTransaction,
+            ProducerEvent::TransactionFailed {
+                operation, fatal, ..
+            } => {
+                self.dead |= fatal;
+                let Some(operation) = operation else {
+                    assert!(
+                        self.awaited.is_none(),
+                        "told of an error while {:?} waits",
+                        self.awaited
+                    );
+                    return;
+                };
                 assert!(
-                    self.producer.next_timeout().is_some(),
-                    "{state:?} with nothing to wait for"
+                    fatal || operation != AbortTransaction,
+                    "an abort fails only for good"
                 );
-                self.run_next_timer()
-            } else {
-                self.answer([0; 4], false)
-            };
-            self.check(out);
+                operation
+            }
+        };
+        assert_eq!(self.awaited.take(), Some(ended), "one event per call");
+    }
+
+    /// Settled: every send complete, no call waiting, and the producer ready, or dead.
+    fn unsettled(&mut self) -> Option<String> {
+        let state = self.cluster.producer.transaction_state().unwrap();
+        let done = self.awaited.is_none()
+            && self.cluster.producer.pending() == 0
+            && matches!(
+                state,
+                TransactionState::Ready | TransactionState::FatalError
+            );
+        (!done).then(|| format!("{state:?}, {:?} waits", self.awaited))
+    }
+
+    /// The application ends an open transaction with a commit, an abortable one with an abort, and initializes
+    /// again after an epoch bump.
+    fn finish(&mut self) -> Option<Vec<Output>> {
+        if self.awaited.is_some() {
+            return None;
         }
+        let operation = match self.cluster.producer.transaction_state().unwrap() {
+            TransactionState::InTransaction => CommitTransaction,
+            TransactionState::AbortableError => AbortTransaction,
+            TransactionState::Uninitialized => InitTransactions,
+            _ => return None,
+        };
+        Some(self.call(operation))
     }
 }
 
@@ -461,11 +306,8 @@ proptest! {
             delivery_timeout_ms: 10_000,
             ..ProducerConfig::default()
         };
-        let mut h = Harness::new(config, seed);
-        for op in ops {
-            h.step(op);
-        }
-        h.settle();
-        prop_assert_eq!(h.completed.len() as u64, h.next_value);
+        let mut h = Transactional::new(config, seed);
+        h.run(ops);
+        prop_assert_eq!(h.cluster.completed.len() as u64, h.cluster.next_value);
     }
 }

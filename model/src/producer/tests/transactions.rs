@@ -81,6 +81,11 @@ impl Script {
         self.answer_id(now_ms, broker, correlation_id, message)
     }
 
+    /// The producer's transaction state.
+    fn state(&self) -> Option<TransactionState> {
+        self.producer.transaction_state()
+    }
+
     /// The APIs of the requests sent from the `from`-th on.
     fn apis_from(&self, from: usize) -> Vec<&'static str> {
         self.sent[from..]
@@ -96,10 +101,7 @@ impl Script {
         s.answer_latest(1, "FindCoordinator", coordinator(COORDINATOR));
         s.wait_until(101);
         s.answer_latest(102, "InitProducerId", init_answer(ErrorCode::NONE, 0));
-        assert_eq!(
-            s.producer.transaction_state(),
-            Some(TransactionState::Ready)
-        );
+        assert_eq!(s.state(), Some(TransactionState::Ready));
         s
     }
 
@@ -157,10 +159,7 @@ fn a_transaction_adds_its_partitions_before_producing_and_commits_after_its_send
     s.answer(206, 3, ok(1, 0));
     assert_eq!(s.apis_from(before_commit), vec!["EndTxn"]);
     s.answer_latest(207, "EndTxn", ended(ErrorCode::NONE));
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::Ready)
-    );
+    assert_eq!(s.state(), Some(TransactionState::Ready));
     insta::assert_snapshot!(s.transcript);
 }
 
@@ -177,10 +176,7 @@ fn an_abort_fails_what_was_not_sent_waits_for_what_was_then_ends_the_transaction
     s.answer_latest(207, "EndTxn", ended(ErrorCode::NONE));
     assert_eq!(s.producer.pending(), 0);
     // Nothing failed, so no epoch bump: the next transaction starts at once.
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::Ready)
-    );
+    assert_eq!(s.state(), Some(TransactionState::Ready));
     assert_eq!(s.producer.producer_id_and_epoch(), Some((77, 0)));
     insta::assert_snapshot!(s.transcript);
 }
@@ -228,10 +224,7 @@ fn producer_fenced_by_the_coordinator_fails_every_pending_send_and_sends_nothing
         added(&[1], ErrorCode::PRODUCER_FENCED),
     );
     assert_eq!(s.producer.pending(), 0);
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::FatalError)
-    );
+    assert_eq!(s.state(), Some(TransactionState::FatalError));
     let sent = s.sent.len();
     // Later calls fail at once with the fatal error.
     s.send_to(205, 0, 102);
@@ -249,19 +242,13 @@ fn invalid_producer_epoch_on_a_produce_is_abortable_and_a_fenced_abort_is_fatal(
     // the coordinator bumps the epoch too. A real zombie learns it is fenced when it tries to end the transaction.
     let mut s = Script::producing(transactional());
     s.answer(203, 2, failed(0, ErrorCode::INVALID_PRODUCER_EPOCH));
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::AbortableError)
-    );
+    assert_eq!(s.state(), Some(TransactionState::AbortableError));
     s.abort(204);
     s.answer_latest(205, "EndTxn", ended(ErrorCode::PRODUCER_FENCED));
     let sent = s.sent.len();
     s.wait_until(1_000_000);
     assert_eq!(s.sent.len(), sent, "no epoch bump after the fence");
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::FatalError)
-    );
+    assert_eq!(s.state(), Some(TransactionState::FatalError));
     insta::assert_snapshot!(s.transcript);
 }
 
@@ -309,7 +296,7 @@ fn a_failed_send_makes_the_transaction_abortable_and_its_abort_bumps_the_epoch()
     s.answer(203, 2, failed(0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER));
     s.commit(204);
     assert_eq!(
-        s.producer.transaction_state(),
+        s.state(),
         Some(TransactionState::AbortableError),
         "the commit was refused"
     );
@@ -385,10 +372,7 @@ fn a_lost_producer_id_mapping_on_the_abort_ends_it_with_the_epoch_bump() {
     s.abort(204);
     s.answer_latest(205, "EndTxn", ended(ErrorCode::INVALID_PRODUCER_ID_MAPPING));
     s.answer_latest(206, "InitProducerId", init_answer(ErrorCode::NONE, 1));
-    assert_eq!(
-        s.producer.transaction_state(),
-        Some(TransactionState::Ready)
-    );
+    assert_eq!(s.state(), Some(TransactionState::Ready));
     // The bump ended the transaction: the next one adds t-0 again before writing to it.
     let before = s.sent.len();
     s.begin(207).send_to(207, 0, 101);
