@@ -144,7 +144,8 @@ pub struct Transactions {
     pub epoch_bump_required: bool,
     /// The call the application waits on.
     pub awaited: Option<TransactionOperation>,
-    /// An EndTxn of the transaction being ended went unanswered: the coordinator may have acted on it.
+    /// An EndTxn of the transaction being ended went unanswered, or was answered with a retriable error: the
+    /// coordinator may have acted on it.
     pub end_txn_unanswered: bool,
     /// The last sender pass left produce requests waiting for a transactional request (Kafka's sender sends no
     /// produce while one is in flight, or while it sleeps before a retry or waits for the coordinator).

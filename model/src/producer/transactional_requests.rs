@@ -329,6 +329,15 @@ impl Producer {
     }
 
     fn react(&mut self, request: TxnRequest, error: ErrorCode, reaction: Reaction) {
+        // A retried EndTxn may have been carried out already: a coordinator that appended PrepareCommit and then
+        // lost leadership answers NOT_COORDINATOR, and its successor finishes the commit from the log.
+        if matches!(
+            reaction,
+            Reaction::FindCoordinatorAndRetry | Reaction::Retry
+        ) && matches!(request.kind, TxnRequestKind::EndTxn { .. })
+        {
+            self.txn_mut().end_txn_unanswered = true;
+        }
         match reaction {
             Reaction::FindCoordinatorAndRetry => {
                 let txn = self.txn_mut();
