@@ -189,8 +189,21 @@ impl Broker {
                 req.producer_id,
                 req.producer_epoch,
             );
-            if let Err(error) = check {
-                return self.answer(&reply, error, None);
+            match check {
+                Err(error) => return self.answer(&reply, error, None),
+                Ok(Some((producer_id, producer_epoch))) => {
+                    let response = InitProducerIdResponse {
+                        error: ErrorCode::NONE,
+                        producer_id,
+                        producer_epoch,
+                    };
+                    return self.send(
+                        from,
+                        correlation_id,
+                        Message::InitProducerIdResponse(response),
+                    );
+                }
+                Ok(None) => {}
             }
         }
         let new_producer_id = if known {

@@ -28,11 +28,17 @@ pub(super) struct MarkerSend {
     /// Markers appended here, waiting for the HW.
     local: Vec<PendingPartition>,
     retry_at_ms: u64,
+    /// A leader refused the marker as from a deposed coordinator or an older producer epoch: this coordinator
+    /// is stale, so it stops and never completes the transaction (its successor will).
+    fenced: bool,
 }
 
 impl MarkerSend {
     fn done(&self) -> bool {
-        self.remaining.is_empty() && self.in_flight.is_empty() && self.local.is_empty()
+        !self.fenced
+            && self.remaining.is_empty()
+            && self.in_flight.is_empty()
+            && self.local.is_empty()
     }
 }
 
@@ -58,6 +64,7 @@ impl Broker {
                     in_flight: BTreeMap::new(),
                     local: Vec::new(),
                     retry_at_ms: 0,
+                    fenced: false,
                 });
             }
             let txn_ids: Vec<String> = hosted.markers.keys().cloned().collect();
@@ -84,11 +91,15 @@ impl Broker {
             }
         }
         send.local = waiting;
-        if now_ms >= send.retry_at_ms && !send.remaining.is_empty() {
+        if now_ms >= send.retry_at_ms && !send.remaining.is_empty() && !send.fenced {
             let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
             for tp in std::mem::take(&mut send.remaining) {
-                let leader = self.metadata.get(&tp).map_or(-1, |m| m.leader);
+                if !self.topics.contains_key(&tp.topic) {
+                    // Kafka skips a partition of a topic that does not exist (deleted, or never created).
+                    continue;
+                }
                 let led_here = self.partitions.get(&tp).is_some_and(|p| p.is_leader());
+                let leader = self.metadata.get(&tp).map_or(-1, |m| m.leader);
                 if led_here {
                     by_leader.entry(self.id).or_default().push(tp);
                 } else if leader >= 0 && leader != self.id {
@@ -143,8 +154,8 @@ impl Broker {
         }
     }
 
-    /// Kafka's `TransactionMarkerRequestCompletionHandler`: a fenced or superseded marker is dropped (a newer
-    /// epoch or coordinator has taken over), anything else is retried.
+    /// Kafka's `TransactionMarkerRequestCompletionHandler`: a fenced marker stops this coordinator's work on
+    /// the transaction (a newer coordinator or producer epoch has taken over), anything else is retried.
     fn marker_failed(
         &mut self,
         now_ms: u64,
@@ -153,7 +164,9 @@ impl Broker {
         error: ErrorCode,
     ) {
         match error {
-            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::TRANSACTION_COORDINATOR_FENCED => {}
+            ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::TRANSACTION_COORDINATOR_FENCED => {
+                send.fenced = true;
+            }
             _ => {
                 send.remaining.insert(tp);
                 send.retry_at_ms = now_ms + MARKER_RETRY_BACKOFF_MS;
@@ -223,7 +236,7 @@ impl Broker {
         self.txn_coordinators
             .values()
             .flat_map(|h| h.markers.values())
-            .filter(|s| !s.remaining.is_empty() || s.done())
+            .filter(|s| (!s.remaining.is_empty() && !s.fenced) || s.done())
             .map(|s| s.retry_at_ms)
             .min()
     }

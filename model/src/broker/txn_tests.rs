@@ -44,6 +44,13 @@ fn lead(tp: TopicPartition, leader: BrokerId, leader_epoch: i32) -> LeaderAndIsr
 
 /// A registered broker leading both partitions, with metadata saying so.
 fn coordinator(fixes: Fixes, disk: Disk) -> Broker {
+    let mut b = registered(fixes, disk);
+    set_leaders(&mut b, ME, 1);
+    b
+}
+
+/// A registered broker that leads nothing yet.
+fn registered(fixes: Fixes, disk: Disk) -> Broker {
     let config = BrokerConfig {
         transaction_state_log_num_partitions: 1,
         fixes,
@@ -61,7 +68,6 @@ fn coordinator(fixes: Fixes, disk: Disk) -> Broker {
         1,
         Message::BrokerRegistrationResponse(reg),
     );
-    set_leaders(&mut b, ME, 1);
     b
 }
 
@@ -396,4 +402,174 @@ fn an_open_transaction_past_its_timeout_is_aborted_with_a_bumped_epoch() {
         end(&mut b, 70_001, pid, 0, true),
         ErrorCode::PRODUCER_FENCED
     );
+}
+
+/// A coordinator whose data partition another broker leads: the marker travels as WriteTxnMarkers.
+fn remote_leader(b: &mut Broker) {
+    let data_state = LeaderAndIsrPartitionState {
+        topic_partition: data(),
+        leader: 2,
+        leader_epoch: 2,
+        isr: vec![2],
+        partition_epoch: 2,
+        replicas: vec![ME, 2],
+    };
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![data_state],
+    };
+    b.handle_message(0, NodeId::Controller, 4, Message::LeaderAndIsrRequest(req));
+    let update = UpdateMetadataRequest {
+        controller_epoch: 1,
+        live_brokers: vec![ME, 2],
+        partitions: vec![PartitionMetadata {
+            topic_partition: data(),
+            error: ErrorCode::NONE,
+            leader: 2,
+            leader_epoch: 2,
+            replicas: vec![ME, 2],
+            isr: vec![2],
+        }],
+    };
+    b.handle_message(
+        0,
+        NodeId::Controller,
+        5,
+        Message::UpdateMetadataRequest(update),
+    );
+}
+
+/// The WriteTxnMarkers requests in `out`, with their correlation ids.
+fn marker_requests(out: &[Output]) -> Vec<(u64, WriteTxnMarkersRequest)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to: NodeId::Broker(2),
+                correlation_id,
+                message: Message::WriteTxnMarkersRequest(r),
+            } => Some((*correlation_id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn marker_answer(b: &mut Broker, now: u64, id: u64, pid: i64, error: ErrorCode) -> Vec<Output> {
+    let resp = WriteTxnMarkersResponse {
+        markers: vec![(pid, vec![(data(), error)])],
+    };
+    b.handle_message(
+        now,
+        NodeId::Broker(2),
+        id,
+        Message::WriteTxnMarkersResponse(resp),
+    )
+}
+
+#[test]
+fn markers_to_another_leader_are_retried_until_written_then_the_transaction_completes() {
+    let mut b = coordinator(Fixes::default(), Disk::default());
+    remote_leader(&mut b);
+    let pid = init(&mut b, 1).producer_id;
+    add_partition(&mut b, 2, pid, 0);
+    let sent = marker_requests(&end_txn_outputs(&mut b, 3, pid, true));
+    assert_eq!(sent.len(), 1);
+    let marker = &sent[0].1.markers[0];
+    assert_eq!(
+        (
+            marker.producer_id,
+            marker.transaction_result,
+            marker.coordinator_epoch,
+            &marker.partitions
+        ),
+        (pid, true, 1, &vec![data()])
+    );
+    // The leader has no ISR to spare: the marker is retried after the backoff.
+    assert!(marker_requests(&marker_answer(
+        &mut b,
+        4,
+        sent[0].0,
+        pid,
+        ErrorCode::NOT_ENOUGH_REPLICAS
+    ))
+    .is_empty());
+    assert_eq!(txn_state(&b), (0, TxnState::PrepareCommit));
+    let retry = marker_requests(&b.on_timeout(200));
+    assert_eq!(retry.len(), 1, "sent again after the backoff");
+    // The connection breaks before the answer: sent once more.
+    b.on_disconnect(201, NodeId::Broker(2));
+    let again = marker_requests(&b.on_timeout(400));
+    assert_eq!(again.len(), 1);
+    marker_answer(&mut b, 401, again[0].0, pid, ErrorCode::NONE);
+    assert_eq!(txn_state(&b), (0, TxnState::CompleteCommit));
+}
+
+#[test]
+fn a_fenced_marker_stops_a_deposed_coordinator_short_of_completing() {
+    let mut b = coordinator(Fixes::default(), Disk::default());
+    remote_leader(&mut b);
+    let pid = init(&mut b, 1).producer_id;
+    add_partition(&mut b, 2, pid, 0);
+    let sent = marker_requests(&end_txn_outputs(&mut b, 3, pid, false));
+    assert_eq!(sent.len(), 1);
+    marker_answer(
+        &mut b,
+        5,
+        sent[0].0,
+        pid,
+        ErrorCode::TRANSACTION_COORDINATOR_FENCED,
+    );
+    assert!(
+        marker_requests(&b.on_timeout(1_000)).is_empty(),
+        "not sent again"
+    );
+    assert_eq!(
+        txn_state(&b),
+        (0, TxnState::PrepareAbort),
+        "never completed by this coordinator"
+    );
+}
+
+/// Everything an EndTxn makes the coordinator do (the answer and the markers it sends).
+fn end_txn_outputs(b: &mut Broker, now: u64, pid: i64, committed: bool) -> Vec<Output> {
+    let req = EndTxnRequest {
+        transactional_id: "app".into(),
+        producer_id: pid,
+        producer_epoch: 0,
+        committed,
+    };
+    b.handle_message(now, CLIENT, 4, Message::EndTxnRequest(req))
+}
+
+#[test]
+fn a_coordinator_that_reloads_a_prepared_transaction_writes_its_markers() {
+    let mut b = coordinator(Fixes::default(), Disk::default());
+    remote_leader(&mut b);
+    let pid = init(&mut b, 1).producer_id;
+    add_partition(&mut b, 2, pid, 0);
+    end(&mut b, 3, pid, 0, true);
+    // The coordinator restarts before any marker is answered.
+    let disk = b.into_disk();
+    let mut b = registered(Fixes::default(), disk);
+    remote_leader(&mut b);
+    let out = set_leaders_of_txn_log(&mut b, 3);
+    assert_eq!(txn_state(&b), (0, TxnState::PrepareCommit));
+    let sent = marker_requests(&out);
+    assert_eq!(
+        sent.len(),
+        1,
+        "the reloaded prepared transaction's marker is sent"
+    );
+    assert_eq!(sent[0].1.markers[0].coordinator_epoch, 3);
+    marker_answer(&mut b, 11, sent[0].0, pid, ErrorCode::NONE);
+    assert_eq!(txn_state(&b), (0, TxnState::CompleteCommit));
+}
+
+fn set_leaders_of_txn_log(b: &mut Broker, leader_epoch: i32) -> Vec<Output> {
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![lead(txn_log(), ME, leader_epoch)],
+    };
+    b.handle_message(0, NodeId::Controller, 6, Message::LeaderAndIsrRequest(req))
 }

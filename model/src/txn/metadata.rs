@@ -31,6 +31,9 @@ pub struct TxnLogRecord {
     pub transactional_id: String,
     pub producer_id: i64,
     pub producer_epoch: i16,
+    /// The epoch before the last bump by InitProducerId (Kafka's `lastProducerEpoch`), so a producer retrying a
+    /// bump whose answer it lost is answered, not fenced; -1 before any bump.
+    pub last_producer_epoch: i16,
     pub timeout_ms: u64,
     pub state: TxnState,
     pub partitions: BTreeSet<TopicPartition>,
@@ -54,6 +57,7 @@ impl TxnMetadata {
                 transactional_id: transactional_id.to_string(),
                 producer_id,
                 producer_epoch: NO_PRODUCER_EPOCH,
+                last_producer_epoch: NO_PRODUCER_EPOCH,
                 timeout_ms,
                 state: TxnState::Empty,
                 partitions: BTreeSet::new(),

@@ -81,8 +81,10 @@ impl TransactionCoordinator {
         }
         match m.current.state {
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
-                let epoch = m.current.producer_epoch.saturating_add(1);
+                let last = m.current.producer_epoch;
+                let epoch = last.saturating_add(1);
                 let record = m.record_for(now_ms, |t| {
+                    t.last_producer_epoch = last;
                     t.producer_epoch = epoch;
                     t.timeout_ms = timeout_ms;
                     t.state = TxnState::Empty;
@@ -112,23 +114,28 @@ impl TransactionCoordinator {
         }
     }
 
-    /// KIP-360: a producer re-initialising names the id and epoch it had. Anything but the current ones means a
-    /// newer producer has taken over since: PRODUCER_FENCED. (Kafka also accepts the epoch before a bump it
-    /// already made, for a retried request; that retry is fenced here.)
+    /// KIP-360: a producer re-initialising names the id and epoch it had. The current ones go on to a bump; the
+    /// epoch before the last bump is a retry of that bump whose answer was lost, answered with the current id and
+    /// epoch as they are (`Ok(Some(..))`); anything else means a newer producer took over: PRODUCER_FENCED.
     pub fn check_expected(
         &self,
         transactional_id: &str,
         producer_id: i64,
         producer_epoch: i16,
-    ) -> Result<(), ErrorCode> {
-        match self.transactions.get(transactional_id) {
-            Some(m)
-                if m.current.producer_id != producer_id
-                    || m.current.producer_epoch != producer_epoch =>
-            {
-                Err(ErrorCode::PRODUCER_FENCED)
-            }
-            _ => Ok(()),
+    ) -> Result<Option<(i64, i16)>, ErrorCode> {
+        let Some(m) = self.transactions.get(transactional_id) else {
+            return Ok(None);
+        };
+        let current = &m.current;
+        if current.producer_id != producer_id {
+            return Err(ErrorCode::PRODUCER_FENCED);
+        }
+        if producer_epoch == current.producer_epoch {
+            Ok(None)
+        } else if producer_epoch == current.last_producer_epoch && producer_epoch >= 0 {
+            Ok(Some((current.producer_id, current.producer_epoch)))
+        } else {
+            Err(ErrorCode::PRODUCER_FENCED)
         }
     }
 

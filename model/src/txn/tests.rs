@@ -174,3 +174,33 @@ fn a_timeout_above_the_broker_maximum_is_refused() {
         Plan::Reply(ErrorCode::INVALID_TRANSACTION_TIMEOUT)
     );
 }
+
+#[test]
+fn a_retried_epoch_bump_is_answered_and_an_older_epoch_is_fenced() {
+    let mut c = initialized();
+    let plan = c.init_producer_id(1, "app", 60_000, || unreachable!());
+    assert_eq!(commit(&mut c, plan), ErrorCode::NONE);
+    assert_eq!(state(&c).0, 1, "bumped to 1");
+    assert_eq!(
+        c.check_expected("app", 7, 1),
+        Ok(None),
+        "the current epoch bumps"
+    );
+    assert_eq!(
+        c.check_expected("app", 7, 0),
+        Ok(Some((7, 1))),
+        "a retry of the bump from epoch 0 gets epoch 1 as it is"
+    );
+    let plan = c.init_producer_id(2, "app", 60_000, || unreachable!());
+    assert_eq!(commit(&mut c, plan), ErrorCode::NONE);
+    assert_eq!(
+        c.check_expected("app", 7, 0),
+        Err(ErrorCode::PRODUCER_FENCED),
+        "two bumps ago"
+    );
+    assert_eq!(
+        c.check_expected("app", 8, 2),
+        Err(ErrorCode::PRODUCER_FENCED),
+        "another id"
+    );
+}
