@@ -30,8 +30,8 @@ pub struct Stats {
     pub duplicates: usize,
     /// Pairs of one producer's records to one partition that sit in the final log against send order.
     pub reorders: usize,
-    /// Transactions by how they ended: committed, aborted (on purpose or after an error), unknown (a commit
-    /// without a certain answer, or a producer fenced mid-way), still open at the end.
+    /// Transactions by how they ended: committed, aborted (on purpose, after an error, or fenced before it
+    /// asked to commit), unknown (a commit without a certain answer), still open at the end.
     pub txn_committed: usize,
     pub txn_aborted: usize,
     pub txn_unknown: usize,

@@ -158,6 +158,10 @@ impl TxnProducerClient {
 
     fn begin(&mut self, now_ms: u64) -> Vec<Output> {
         self.producer.begin_transaction();
+        // An abort may have bumped the epoch since InitProducerId answered.
+        if let Some(current) = self.producer.producer_id_and_epoch() {
+            self.producer_id = current;
+        }
         let txn = self.recorder.lock().unwrap().begin_txn(TxnOp {
             process: self.id,
             transactional_id: self.transactional_id.clone(),
