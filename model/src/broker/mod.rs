@@ -54,6 +54,10 @@ pub struct Broker {
     out: Vec<Output>,
 }
 
+/// The broker's `request.timeout.ms` (Kafka's default): how long its own appends for coordinators may wait for the
+/// ISR (transaction markers, transaction-log records).
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
 /// How often the kernel's flusher wakes (`vm.dirty_writeback_centisecs`, default 500).
 const WRITEBACK_INTERVAL_MS: u64 = 5_000;
 
@@ -251,6 +255,9 @@ impl Broker {
             next = next.min(self.next_txn_abort_check_ms);
         }
         if let Some(at) = self.next_marker_retry() {
+            next = next.min(at);
+        }
+        if let Some(at) = self.next_txn_append_deadline() {
             next = next.min(at);
         }
         Some(next)

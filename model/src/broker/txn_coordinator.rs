@@ -38,6 +38,8 @@ struct TxnAppend {
     record: TxnLogRecord,
     /// One past the record's offset: the HW must reach it.
     required_offset: Offset,
+    /// Kafka gives a transaction-log append the broker's `request.timeout.ms`; past it the change is dropped.
+    deadline_ms: u64,
     /// The request to answer, with the error decided when the record was planned.
     reply: Option<(Reply, ErrorCode)>,
 }
@@ -386,6 +388,7 @@ impl Broker {
             .push(TxnAppend {
                 record,
                 required_offset: offset + 1,
+                deadline_ms: now_ms + super::REQUEST_TIMEOUT_MS,
                 reply: reply.map(|r| (r, error)),
             });
         true
@@ -413,6 +416,7 @@ impl Broker {
                 }
             }
         }
+        self.expire_txn_appends(now_ms);
         // A change that commits may start markers, and markers written here may complete a transaction at once
         // (a single-replica ISR): go on until nothing moves.
         loop {
@@ -469,6 +473,34 @@ impl Broker {
                 },
             );
         }
+    }
+
+    /// Kafka's `appendTransactionToLog` on REQUEST_TIMED_OUT: the pending change is dropped and the client told
+    /// COORDINATOR_NOT_AVAILABLE, so it retries. The record may still commit later; the log then says more than
+    /// this coordinator's memory until the next load, as in Kafka.
+    fn expire_txn_appends(&mut self, now_ms: u64) {
+        let mut replies = Vec::new();
+        for hosted in self.txn_coordinators.values_mut() {
+            let (expired, waiting) = std::mem::take(&mut hosted.appends)
+                .into_iter()
+                .partition(|a: &TxnAppend| a.deadline_ms <= now_ms);
+            hosted.appends = waiting;
+            for append in expired {
+                hosted.txns.abandon(&append.record);
+                replies.extend(append.reply.map(|(reply, _)| reply));
+            }
+        }
+        for reply in replies {
+            self.answer(&reply, ErrorCode::COORDINATOR_NOT_AVAILABLE, None);
+        }
+    }
+
+    /// The earliest deadline of a transaction-log append, for the broker's timer.
+    pub(super) fn next_txn_append_deadline(&self) -> Option<u64> {
+        self.txn_coordinators
+            .values()
+            .flat_map(|h| h.appends.iter().map(|a| a.deadline_ms))
+            .min()
     }
 
     /// Appends the HW has passed take effect, and their requests are answered. Returns how many completed.

@@ -573,3 +573,53 @@ fn set_leaders_of_txn_log(b: &mut Broker, leader_epoch: i32) -> Vec<Output> {
     };
     b.handle_message(0, NodeId::Controller, 6, Message::LeaderAndIsrRequest(req))
 }
+
+#[test]
+fn a_transaction_log_append_the_isr_never_takes_times_out_as_coordinator_not_available() {
+    let mut b = registered(Fixes::default(), Disk::default());
+    // The transaction log has a follower that never fetches: the HW cannot pass the coordinator's record.
+    let state = LeaderAndIsrPartitionState {
+        isr: vec![ME, 2],
+        replicas: vec![ME, 2],
+        ..lead(txn_log(), ME, 1)
+    };
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![state],
+    };
+    b.handle_message(0, NodeId::Controller, 2, Message::LeaderAndIsrRequest(req));
+    let req = InitProducerIdRequest {
+        transactional_id: Some("app".into()),
+        transaction_timeout_ms: 60_000,
+        producer_id: NO_PRODUCER_ID,
+        producer_epoch: NO_PRODUCER_EPOCH,
+    };
+    let out = b.handle_message(1, CLIENT, 1, Message::InitProducerIdRequest(req.clone()));
+    assert!(
+        out.iter()
+            .all(|o| !matches!(o, Output::Send { to, .. } if *to == CLIENT)),
+        "no answer while the record waits for the ISR"
+    );
+    assert!(
+        b.next_timeout().unwrap() <= 1 + super::REQUEST_TIMEOUT_MS,
+        "the append's deadline wakes the broker"
+    );
+    match answer(b.on_timeout(1 + super::REQUEST_TIMEOUT_MS)) {
+        Message::InitProducerIdResponse(r) => {
+            assert_eq!(r.error, ErrorCode::COORDINATOR_NOT_AVAILABLE)
+        }
+        other => panic!("{other:?}"),
+    }
+    // The change was dropped: the id is free to change again, not stuck on CONCURRENT_TRANSACTIONS.
+    let out = b.handle_message(40_000, CLIENT, 1, Message::InitProducerIdRequest(req));
+    assert!(out
+        .iter()
+        .all(|o| !matches!(o, Output::Send { to, .. } if *to == CLIENT)));
+    assert!(b.txn_coordinators[&0]
+        .txns
+        .get("app")
+        .unwrap()
+        .pending
+        .is_some());
+}

@@ -13,9 +13,6 @@ use crate::record::{BatchAttributes, BatchProducer, ControlMarker, Record};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// How long a marker may wait for the ISR (Kafka uses the broker's `request.timeout.ms`, 30 s by default).
-const MARKER_TIMEOUT_MS: u64 = 30_000;
-
 impl Broker {
     pub(super) fn handle_write_txn_markers(
         &mut self,
@@ -35,7 +32,8 @@ impl Broker {
         self.purgatory.produces.push(DelayedProduce {
             client: from,
             correlation_id,
-            deadline_ms: now_ms + MARKER_TIMEOUT_MS,
+            // Kafka gives a marker append the broker's `request.timeout.ms`.
+            deadline_ms: now_ms + super::REQUEST_TIMEOUT_MS,
             partitions,
             answer: Answer::WriteTxnMarkers { producer_ids },
         });
