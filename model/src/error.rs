@@ -47,6 +47,20 @@ pub enum ErrorCode {
     COORDINATOR_NOT_AVAILABLE,
     /// A marker came from a transaction coordinator older than one the partition leader has heard from.
     TRANSACTION_COORDINATOR_FENCED,
+    /// The group is rebalancing: rejoin (JoinGroup) to take part.
+    REBALANCE_IN_PROGRESS,
+    /// The request names a generation the group has left behind.
+    ILLEGAL_GENERATION,
+    /// The group does not know this member (expired, removed, or never joined).
+    UNKNOWN_MEMBER_ID,
+    /// A first JoinGroup is answered with a member id to join again with (KIP-394).
+    MEMBER_ID_REQUIRED,
+    /// The member's protocol type or strategies match none of the group's.
+    INCONSISTENT_GROUP_PROTOCOL,
+    /// `session.timeout.ms` is outside the broker's `group.min.session.timeout.ms`..`group.max.session.timeout.ms`.
+    INVALID_SESSION_TIMEOUT,
+    /// An empty group id where one is required.
+    INVALID_GROUP_ID,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }

@@ -4,28 +4,40 @@ mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_partition;
 mod broker_heartbeat;
+mod consumer_protocol;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
 mod leader_and_isr;
+mod leave_group;
 mod metadata;
+mod offset_commit;
 mod offsets_for_leader_epoch;
 mod produce;
+mod sync_group;
 mod write_txn_markers;
 
 pub use add_offsets_to_txn::*;
 pub use add_partitions_to_txn::*;
 pub use alter_partition::*;
 pub use broker_heartbeat::*;
+pub use consumer_protocol::*;
 pub use end_txn::*;
 pub use fetch::*;
 pub use find_coordinator::*;
+pub use heartbeat::*;
 pub use init_producer_id::*;
+pub use join_group::*;
 pub use leader_and_isr::*;
+pub use leave_group::*;
 pub use metadata::*;
+pub use offset_commit::*;
 pub use offsets_for_leader_epoch::*;
 pub use produce::*;
+pub use sync_group::*;
 pub use write_txn_markers::*;
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +74,18 @@ pub enum Message {
     EndTxnResponse(EndTxnResponse),
     WriteTxnMarkersRequest(WriteTxnMarkersRequest),
     WriteTxnMarkersResponse(WriteTxnMarkersResponse),
+    JoinGroupRequest(JoinGroupRequest),
+    JoinGroupResponse(JoinGroupResponse),
+    SyncGroupRequest(SyncGroupRequest),
+    SyncGroupResponse(SyncGroupResponse),
+    HeartbeatRequest(HeartbeatRequest),
+    HeartbeatResponse(HeartbeatResponse),
+    LeaveGroupRequest(LeaveGroupRequest),
+    LeaveGroupResponse(LeaveGroupResponse),
+    OffsetCommitRequest(OffsetCommitRequest),
+    OffsetCommitResponse(OffsetCommitResponse),
+    OffsetFetchRequest(OffsetFetchRequest),
+    OffsetFetchResponse(OffsetFetchResponse),
 }
 
 impl Message {
@@ -100,6 +124,12 @@ impl Message {
             Message::WriteTxnMarkersRequest(_) | Message::WriteTxnMarkersResponse(_) => {
                 "WriteTxnMarkers"
             }
+            Message::JoinGroupRequest(_) | Message::JoinGroupResponse(_) => "JoinGroup",
+            Message::SyncGroupRequest(_) | Message::SyncGroupResponse(_) => "SyncGroup",
+            Message::HeartbeatRequest(_) | Message::HeartbeatResponse(_) => "Heartbeat",
+            Message::LeaveGroupRequest(_) | Message::LeaveGroupResponse(_) => "LeaveGroup",
+            Message::OffsetCommitRequest(_) | Message::OffsetCommitResponse(_) => "OffsetCommit",
+            Message::OffsetFetchRequest(_) | Message::OffsetFetchResponse(_) => "OffsetFetch",
         }
     }
 }
