@@ -9,6 +9,7 @@ pub mod config;
 pub mod consumer;
 pub mod controller;
 pub mod error;
+pub mod group;
 pub mod ids;
 pub mod internal_topics;
 pub mod log;
