@@ -2,6 +2,7 @@
 //! from an idempotent producer, that producer's id, epoch and the batch's first sequence number.
 
 use crate::ids::{LeaderEpoch, Offset};
+use crate::group::coordinator::GroupLogRecord;
 use crate::txn::TxnLogRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct Record {
 pub enum InternalValue {
     /// A `__transaction_state` record: one transactional id's whole state after a change.
     TransactionState(TxnLogRecord),
+    /// A `__consumer_offsets` record: a group's metadata after a rebalance, or a committed offset.
+    GroupMetadata(GroupLogRecord),
 }
 
 /// A batch of records appended as one unit. Records are shared: replicating a batch never copies them.

@@ -3,6 +3,8 @@
 
 mod controller_link;
 mod fetch;
+mod find_coordinator;
+mod group_coordinator;
 mod isr;
 mod leader_and_isr;
 mod partition;
@@ -23,6 +25,7 @@ use crate::output::Output;
 use crate::protocol::{Message, PartitionMetadata};
 use crate::storage::Disk;
 use controller_link::ControllerLink;
+use group_coordinator::HostedGroups;
 use purgatory::Purgatory;
 use replica_fetcher::Fetcher;
 use std::collections::BTreeMap;
@@ -51,6 +54,8 @@ pub struct Broker {
     /// The transaction coordinators of the `__transaction_state` partitions this broker leads, by partition.
     txn_coordinators: BTreeMap<i32, HostedCoordinator>,
     next_txn_abort_check_ms: u64,
+    /// The group coordinators of the `__consumer_offsets` partitions this broker leads, by partition.
+    group_coordinators: BTreeMap<i32, HostedGroups>,
     out: Vec<Output>,
 }
 
@@ -94,6 +99,7 @@ impl Broker {
             next_flush_ms: config.log_flush_interval_ms.map(|ms| now_ms + ms),
             next_producer_id: 0,
             txn_coordinators: BTreeMap::new(),
+            group_coordinators: BTreeMap::new(),
             next_txn_abort_check_ms: now_ms
                 + config.transaction_abort_timed_out_transaction_cleanup_interval_ms,
             config,
@@ -180,6 +186,14 @@ impl Broker {
             Message::WriteTxnMarkersResponse(resp) => {
                 self.handle_write_txn_markers_response(now_ms, correlation_id, resp)
             }
+            m @ (Message::JoinGroupRequest(_)
+            | Message::SyncGroupRequest(_)
+            | Message::HeartbeatRequest(_)
+            | Message::LeaveGroupRequest(_)
+            | Message::OffsetCommitRequest(_)
+            | Message::OffsetFetchRequest(_)) => {
+                self.handle_group_request(now_ms, from, correlation_id, m)
+            }
             other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
         }
         self.replicate(now_ms);
@@ -260,6 +274,9 @@ impl Broker {
         if let Some(at) = self.next_txn_append_deadline() {
             next = next.min(at);
         }
+        if let Some(at) = self.next_group_timeout() {
+            next = next.min(at);
+        }
         Some(next)
     }
 
@@ -332,5 +349,7 @@ impl Broker {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod txn_tests;

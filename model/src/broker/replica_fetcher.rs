@@ -62,6 +62,7 @@ impl Broker {
         }
         self.try_complete_produces(now_ms);
         self.txn_tick(now_ms);
+        self.group_tick(now_ms);
         self.try_complete_fetches();
         self.assert_invariants();
     }

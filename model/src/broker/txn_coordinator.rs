@@ -8,15 +8,11 @@
 use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, NodeId, Offset, TopicPartition};
-use crate::internal_topics::{
-    partition_for, CONSUMER_OFFSETS_TOPIC, DEFAULT_INTERNAL_TOPIC_PARTITIONS,
-    TRANSACTION_STATE_TOPIC,
-};
+use crate::internal_topics::{partition_for, CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use crate::protocol::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse, CoordinatorType, EndTxnRequest, EndTxnResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse,
-    Message, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, InitProducerIdRequest,
+    InitProducerIdResponse, Message, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
 use crate::record::{BatchAttributes, InternalValue, Record};
 use crate::txn::{Plan, TransactionCoordinator, TxnLogRecord, TxnResult};
@@ -115,44 +111,11 @@ impl Reply {
 
 impl Broker {
     /// The `__transaction_state` partition of a transactional id.
-    fn txn_partition_of(&self, transactional_id: &str) -> i32 {
+    pub(super) fn txn_partition_of(&self, transactional_id: &str) -> i32 {
         partition_for(
             transactional_id,
             self.config.transaction_state_log_num_partitions,
         )
-    }
-
-    /// FindCoordinator: any broker answers from its metadata cache with the leader of the key's partition.
-    pub(super) fn handle_find_coordinator(
-        &mut self,
-        from: NodeId,
-        correlation_id: u64,
-        req: FindCoordinatorRequest,
-    ) {
-        let leader = match req.key_type {
-            CoordinatorType::Transaction => {
-                let tp =
-                    TopicPartition::new(TRANSACTION_STATE_TOPIC, self.txn_partition_of(&req.key));
-                self.metadata.get(&tp).map(|m| m.leader).filter(|&l| l >= 0)
-            }
-            // Consumer groups are not modelled yet: no broker coordinates one.
-            CoordinatorType::Group => None,
-        };
-        let response = match leader {
-            Some(node_id) => FindCoordinatorResponse {
-                error: ErrorCode::NONE,
-                node_id,
-            },
-            None => FindCoordinatorResponse {
-                error: ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                node_id: -1,
-            },
-        };
-        self.send(
-            from,
-            correlation_id,
-            Message::FindCoordinatorResponse(response),
-        );
     }
 
     /// The hosted coordinator of `transactional_id`, or NOT_COORDINATOR.
@@ -254,7 +217,7 @@ impl Broker {
     }
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, so its markers reach
-    /// the offsets committed inside it (`offsets.topic.num.partitions` is Kafka's default 50 until groups come).
+    /// the offsets committed inside it.
     pub(super) fn handle_add_offsets_to_txn(
         &mut self,
         now_ms: u64,
@@ -268,7 +231,7 @@ impl Broker {
         };
         let offsets = TopicPartition::new(
             CONSUMER_OFFSETS_TOPIC,
-            partition_for(&req.group_id, DEFAULT_INTERNAL_TOPIC_PARTITIONS),
+            self.group_partition_of(&req.group_id),
         );
         self.plan_for(now_ms, &req.transactional_id, reply, |txns| {
             txns.add_partitions(

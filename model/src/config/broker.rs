@@ -1,6 +1,7 @@
 //! Broker settings (server.properties), plus the one operating-system setting that decides what power loss takes.
 
 use super::Fixes;
+use crate::group::coordinator::GroupConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,12 @@ pub struct BrokerConfig {
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the coordinator looks for
     /// transactions open longer than their `transaction.timeout.ms`.
     pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `offsets.topic.num.partitions`
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor`
+    pub offsets_topic_replication_factor: i32,
+    /// The `group.*` settings of the group coordinator.
+    pub group: GroupConfig,
     /// Kafka fixes this run has reverted (none unless a scenario asks).
     pub fixes: Fixes,
 }
@@ -73,6 +80,9 @@ impl Default for BrokerConfig {
             transaction_state_log_replication_factor: 3,
             transaction_state_log_min_isr: 2,
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            group: GroupConfig::default(),
             fixes: Fixes::default(),
         }
     }

@@ -3,9 +3,10 @@
 
 use super::walk::{Res, Table, Value, INT, LONG};
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
+use ksim_model::group::coordinator::GroupConfig;
 use ksim_model::protocol::IsolationLevel;
 
-pub(super) const BROKER_KEYS: [&str; 17] = [
+pub(super) const BROKER_KEYS: [&str; 22] = [
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
@@ -23,6 +24,11 @@ pub(super) const BROKER_KEYS: [&str; 17] = [
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
 ];
 
 pub(super) const PRODUCER_KEYS: [&str; 11] = [
@@ -142,6 +148,33 @@ pub(super) fn broker(t: &Table) -> Res<BrokerConfig> {
             d.transaction_abort_timed_out_transaction_cleanup_interval_ms,
             |v| v.int_in(1, INT),
         )?,
+        offsets_topic_num_partitions: t.or(
+            "offsets.topic.num.partitions",
+            d.offsets_topic_num_partitions,
+            |v| v.int_in(1, INT),
+        )?,
+        offsets_topic_replication_factor: t.or(
+            "offsets.topic.replication.factor",
+            d.offsets_topic_replication_factor,
+            |v| v.int_in(1, INT),
+        )?,
+        group: GroupConfig {
+            initial_rebalance_delay_ms: t.or(
+                "group.initial.rebalance.delay.ms",
+                d.group.initial_rebalance_delay_ms,
+                |v| v.int_in(0, INT),
+            )?,
+            min_session_timeout_ms: t.or(
+                "group.min.session.timeout.ms",
+                d.group.min_session_timeout_ms,
+                |v| v.int_in(1, INT),
+            )?,
+            max_session_timeout_ms: t.or(
+                "group.max.session.timeout.ms",
+                d.group.max_session_timeout_ms,
+                |v| v.int_in(1, INT),
+            )?,
+        },
         // Set by the scenario's [model] section.
         fixes: d.fixes,
     };

@@ -8,6 +8,7 @@ use crate::scenario::{
     Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
 };
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, Fix, Fixes, ProducerConfig};
+use ksim_model::group::coordinator::GroupConfig;
 use ksim_model::protocol::IsolationLevel;
 use std::path::Path;
 
@@ -39,6 +40,11 @@ brokers = 3
 "transaction.state.log.replication.factor" = 2
 "transaction.state.log.min.isr" = 1
 "transaction.abort.timed.out.transaction.cleanup.interval.ms" = 2000
+"offsets.topic.num.partitions" = 4
+"offsets.topic.replication.factor" = 2
+"group.initial.rebalance.delay.ms" = 0
+"group.min.session.timeout.ms" = 5000
+"group.max.session.timeout.ms" = 60000
 
 [[topic]]
 name = "events"
@@ -235,6 +241,13 @@ fn full_expected() -> Scenario {
             transaction_state_log_replication_factor: 2,
             transaction_state_log_min_isr: 1,
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 2_000,
+            offsets_topic_num_partitions: 4,
+            offsets_topic_replication_factor: 2,
+            group: GroupConfig {
+                initial_rebalance_delay_ms: 0,
+                min_session_timeout_ms: 5_000,
+                max_session_timeout_ms: 60_000,
+            },
             fixes: Fixes {
                 reverted: [Fix::Kip98ProducerEpochFencing].into(),
             },
