@@ -1,8 +1,8 @@
 //! Records and record batches as Kafka stores them: a batch has a base offset, the leader epoch that wrote it and,
 //! from an idempotent producer, that producer's id, epoch and the batch's first sequence number.
 
-use crate::ids::{LeaderEpoch, Offset};
 use crate::group::coordinator::GroupLogRecord;
+use crate::ids::{LeaderEpoch, Offset};
 use crate::txn::TxnLogRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -348,8 +348,8 @@ impl Broker {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod tests;
 #[cfg(test)]
 mod txn_tests;

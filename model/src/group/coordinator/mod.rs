@@ -669,7 +669,10 @@ impl GroupCoordinator {
         let mut members = Vec::new();
         for id in &req.members {
             let (pending, known) = match self.groups.get(&req.group_id) {
-                Some(g) => (g.pending_members.contains_key(id), g.members.contains_key(id)),
+                Some(g) => (
+                    g.pending_members.contains_key(id),
+                    g.members.contains_key(id),
+                ),
                 None => (false, false),
             };
             let error = if pending {
