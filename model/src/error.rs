@@ -61,6 +61,8 @@ pub enum ErrorCode {
     INVALID_SESSION_TIMEOUT,
     /// An empty group id where one is required.
     INVALID_GROUP_ID,
+    /// An offset commit for the partition is still being stored (KIP-447): fetch again shortly.
+    UNSTABLE_OFFSET_COMMIT,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }
@@ -84,6 +86,7 @@ impl ErrorCode {
                 | ErrorCode::CONCURRENT_TRANSACTIONS
                 | ErrorCode::NOT_COORDINATOR
                 | ErrorCode::COORDINATOR_NOT_AVAILABLE
+                | ErrorCode::UNSTABLE_OFFSET_COMMIT
         )
     }
 

@@ -29,7 +29,7 @@ struct GroupAppend {
     token: u64,
     /// One past the last record: the HW must reach it.
     required_offset: Offset,
-    /// Kafka gives a coordinator's append the broker's `request.timeout.ms`.
+    /// Kafka gives a group coordinator's append `offsets.commit.timeout.ms`.
     deadline_ms: u64,
 }
 
@@ -134,7 +134,7 @@ impl Broker {
             .push(GroupAppend {
                 token,
                 required_offset: base + count,
-                deadline_ms: now_ms + super::REQUEST_TIMEOUT_MS,
+                deadline_ms: now_ms + self.config.group.offsets_commit_timeout_ms,
             });
         Ok(())
     }

@@ -126,6 +126,7 @@ fn fetch_offset(b: &mut Broker, now: u64) -> Offset {
     let req = OffsetFetchRequest {
         group_id: "g".into(),
         partitions: Some(vec![data()]),
+        require_stable: true,
     };
     match &answers(b.handle_message(now, CLIENT, 6, Message::OffsetFetchRequest(req)))[..] {
         [Message::OffsetFetchResponse(r)] => r.offsets[0].1,

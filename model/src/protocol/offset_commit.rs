@@ -25,11 +25,14 @@ pub struct OffsetFetchRequest {
     pub group_id: String,
     /// None asks for every partition the group has committed.
     pub partitions: Option<Vec<TopicPartition>>,
+    /// KIP-447: answer UNSTABLE_OFFSET_COMMIT for a partition with a commit still being stored, rather than an
+    /// offset about to change (Kafka's consumer always asks this).
+    pub require_stable: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OffsetFetchResponse {
     pub error: ErrorCode,
-    /// The committed offset per partition; -1 for a partition with none.
-    pub offsets: Vec<(TopicPartition, Offset)>,
+    /// The committed offset per partition (-1 for a partition with none), with the partition's error.
+    pub offsets: Vec<(TopicPartition, Offset, ErrorCode)>,
 }

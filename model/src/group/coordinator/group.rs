@@ -40,6 +40,8 @@ pub struct Member {
     pub deadline_ms: u64,
     /// Joined for the first time in the rebalance under way.
     pub is_new: bool,
+    /// When it joined, in the coordinator's order: the earliest present member leads.
+    pub joined: u64,
 }
 
 impl Member {
@@ -73,6 +75,10 @@ pub struct Group {
     pub pending_members: BTreeMap<String, u64>,
     /// When the rebalance under way completes at the latest.
     pub join_deadline_ms: Option<u64>,
+    /// Kafka's `DelayedSync` (KAFKA-12890): after a rebalance, members must send SyncGroup within the
+    /// rebalance timeout; those still in `pending_sync` at this time (for this generation) are removed.
+    pub sync_deadline_ms: Option<(u64, i32)>,
+    pub pending_sync: std::collections::BTreeSet<String>,
     /// The first rebalance of an empty group waits `group.initial.rebalance.delay.ms`, again while members keep
     /// arriving, up to this much more (Kafka's `InitialDelayedJoin`); None for a normal rebalance.
     pub initial_delay_remaining_ms: Option<u64>,
@@ -93,6 +99,8 @@ impl Group {
             members: BTreeMap::new(),
             pending_members: BTreeMap::new(),
             join_deadline_ms: None,
+            sync_deadline_ms: None,
+            pending_sync: std::collections::BTreeSet::new(),
             initial_delay_remaining_ms: None,
             new_member_added: false,
             offsets: BTreeMap::new(),

@@ -40,6 +40,8 @@ pub struct GroupConfig {
     pub min_session_timeout_ms: u64,
     /// `group.max.session.timeout.ms`
     pub max_session_timeout_ms: u64,
+    /// `offsets.commit.timeout.ms`: how long the coordinator's appends may wait for the ISR.
+    pub offsets_commit_timeout_ms: u64,
 }
 
 impl Default for GroupConfig {
@@ -48,6 +50,7 @@ impl Default for GroupConfig {
             initial_rebalance_delay_ms: 3_000,
             min_session_timeout_ms: 6_000,
             max_session_timeout_ms: 1_800_000,
+            offsets_commit_timeout_ms: 5_000,
         }
     }
 }
@@ -137,6 +140,7 @@ pub struct GroupCoordinator {
     /// Member ids are `<client>-<prefix>-<n>`: the prefix names this coordinator's incarnation so ids never repeat.
     member_id_prefix: String,
     next_member: u64,
+    next_join: u64,
     next_token: u64,
     pending: BTreeMap<u64, Pending>,
     out: Vec<Effect>,
@@ -149,6 +153,7 @@ impl GroupCoordinator {
             groups: BTreeMap::new(),
             member_id_prefix: member_id_prefix.to_string(),
             next_member: 0,
+            next_join: 0,
             next_token: 0,
             pending: BTreeMap::new(),
             out: Vec::new(),
@@ -324,6 +329,8 @@ impl GroupCoordinator {
     }
 
     fn add_member_and_rebalance(&mut self, now_ms: u64, client: Waiting, req: JoinGroupRequest) {
+        self.next_join += 1;
+        let joined = self.next_join;
         let g = self.groups.get_mut(&req.group_id).unwrap();
         if g.state == GroupState::PreparingRebalance && g.generation_id == 0 {
             g.new_member_added = true;
@@ -343,6 +350,7 @@ impl GroupCoordinator {
                 awaiting_sync: None,
                 deadline_ms: now_ms + NEW_MEMBER_JOIN_TIMEOUT_MS,
                 is_new: true,
+                joined,
             },
         );
         self.maybe_prepare_rebalance(now_ms, &req.group_id);
@@ -352,7 +360,10 @@ impl GroupCoordinator {
     fn update_member_and_rebalance(&mut self, now_ms: u64, client: Waiting, req: JoinGroupRequest) {
         let g = self.groups.get_mut(&req.group_id).unwrap();
         let m = g.members.get_mut(&req.member_id).unwrap();
+        // Kafka's `updateMember`: a rejoin brings the member's current timeouts and strategies.
         m.protocols = req.protocols;
+        m.session_timeout_ms = req.session_timeout_ms;
+        m.rebalance_timeout_ms = req.rebalance_timeout_ms;
         m.awaiting_join = Some(client);
         self.maybe_prepare_rebalance(now_ms, &req.group_id);
         self.try_complete_join(now_ms, &req.group_id);
@@ -414,9 +425,17 @@ impl GroupCoordinator {
         }
         g.protocol = g.select_protocol();
         if !g.leader.as_ref().is_some_and(|l| g.members.contains_key(l)) {
-            g.leader = g.members.keys().next().cloned();
+            // Kafka's leader is the first member to join; when it leaves, Kafka takes the first of its member
+            // map's (hash) order, here the earliest joiner still present.
+            g.leader = g
+                .members
+                .values()
+                .min_by_key(|m| m.joined)
+                .map(|m| m.id.clone());
         }
         g.state = GroupState::CompletingRebalance;
+        g.pending_sync = g.members.keys().cloned().collect();
+        g.sync_deadline_ms = Some((now_ms + g.rebalance_timeout_ms(), g.generation_id));
         let ids: Vec<String> = g.members.keys().cloned().collect();
         for id in ids {
             let response = self.join_response(group_id, &id);
@@ -463,6 +482,9 @@ impl GroupCoordinator {
     ) -> Vec<Effect> {
         let client = (from, correlation_id);
         match self.check_member(&req.group_id, &req.member_id, req.generation_id) {
+            _ if req.group_id.is_empty() => {
+                self.reply(client, sync_error(ErrorCode::INVALID_GROUP_ID))
+            }
             Err(error) => self.reply(client, sync_error(error)),
             Ok(GroupState::Empty) => self.reply(client, sync_error(ErrorCode::UNKNOWN_MEMBER_ID)),
             Ok(GroupState::PreparingRebalance) => {
@@ -473,6 +495,7 @@ impl GroupCoordinator {
             }
             Ok(GroupState::Stable) => {
                 let g = self.groups.get_mut(&req.group_id).unwrap();
+                g.pending_sync.remove(&req.member_id);
                 let m = g.members.get_mut(&req.member_id).unwrap();
                 m.deadline_ms = now_ms + m.session_timeout_ms;
                 let assignment = m.assignment.clone();
@@ -486,6 +509,7 @@ impl GroupCoordinator {
             }
             Ok(GroupState::CompletingRebalance) => {
                 let g = self.groups.get_mut(&req.group_id).unwrap();
+                g.pending_sync.remove(&req.member_id);
                 g.members.get_mut(&req.member_id).unwrap().awaiting_sync = Some(client);
                 if g.is_leader(&req.member_id) {
                     // Members the leader left out get nothing.
@@ -572,7 +596,7 @@ impl GroupCoordinator {
                 client,
                 offsets,
             }) => {
-                let error = storage_error(error);
+                let error = offsets_store_error(error);
                 if error == ErrorCode::NONE {
                     let g = self.group_entry(&group_id);
                     g.offsets.extend(offsets.iter().cloned());
@@ -604,7 +628,7 @@ impl GroupCoordinator {
             return;
         }
         if error != ErrorCode::NONE {
-            self.propagate_assignment_error(group_id, storage_error(error));
+            self.propagate_assignment_error(group_id, group_store_error(error));
             self.maybe_prepare_rebalance(now_ms, group_id);
             return;
         }
@@ -637,6 +661,7 @@ impl GroupCoordinator {
         req: HeartbeatRequest,
     ) -> Vec<Effect> {
         let error = match self.check_member(&req.group_id, &req.member_id, req.generation_id) {
+            _ if req.group_id.is_empty() => ErrorCode::INVALID_GROUP_ID,
             Err(error) => error,
             Ok(GroupState::Empty) => ErrorCode::UNKNOWN_MEMBER_ID,
             Ok(GroupState::Dead) => ErrorCode::COORDINATOR_NOT_AVAILABLE,
@@ -666,6 +691,16 @@ impl GroupCoordinator {
         correlation_id: u64,
         req: LeaveGroupRequest,
     ) -> Vec<Effect> {
+        if req.group_id.is_empty() {
+            self.reply(
+                (from, correlation_id),
+                Message::LeaveGroupResponse(LeaveGroupResponse {
+                    error: ErrorCode::INVALID_GROUP_ID,
+                    members: Vec::new(),
+                }),
+            );
+            return self.take();
+        }
         let mut members = Vec::new();
         for id in &req.members {
             let (pending, known) = match self.groups.get(&req.group_id) {
@@ -730,7 +765,8 @@ impl GroupCoordinator {
         req: OffsetCommitRequest,
     ) -> Vec<Effect> {
         let client = (from, correlation_id);
-        let standalone = req.generation_id < 0 && req.member_id == UNKNOWN_MEMBER_ID;
+        // A commit outside group management: Kafka accepts it while the group is Empty (or unknown).
+        let standalone = req.generation_id < 0;
         let error = match self.groups.get(&req.group_id) {
             None if standalone => None,
             None => Some(ErrorCode::ILLEGAL_GENERATION),
@@ -757,6 +793,15 @@ impl GroupCoordinator {
             );
             return self.take();
         }
+        if req.offsets.is_empty() {
+            self.reply(
+                client,
+                Message::OffsetCommitResponse(OffsetCommitResponse {
+                    results: Vec::new(),
+                }),
+            );
+            return self.take();
+        }
         self.group_entry(&req.group_id);
         let records = req
             .offsets
@@ -778,7 +823,9 @@ impl GroupCoordinator {
         self.take()
     }
 
-    /// Kafka's `handleFetchOffsets`: whatever is committed, whatever the group's state.
+    /// Kafka's `handleFetchOffsets`: whatever is committed, whatever the group's state; with `require_stable`, a
+    /// partition whose commit is still being stored answers UNSTABLE_OFFSET_COMMIT, so a new owner never starts
+    /// from an offset about to move.
     pub fn fetch_offsets(
         &mut self,
         from: NodeId,
@@ -786,15 +833,25 @@ impl GroupCoordinator {
         req: OffsetFetchRequest,
     ) -> Vec<Effect> {
         let committed = self.groups.get(&req.group_id).map(|g| &g.offsets);
+        let storing = |tp: &TopicPartition| {
+            self.pending.values().any(|p| {
+                matches!(p, Pending::Offsets { group_id, offsets, .. }
+                    if *group_id == req.group_id && offsets.iter().any(|(t, _)| t == tp))
+            })
+        };
+        let answer = |tp: &TopicPartition, offset: Offset| {
+            if req.require_stable && storing(tp) {
+                (tp.clone(), -1, ErrorCode::UNSTABLE_OFFSET_COMMIT)
+            } else {
+                (tp.clone(), offset, ErrorCode::NONE)
+            }
+        };
         let offsets = match (&req.partitions, committed) {
             (Some(tps), _) => tps
                 .iter()
-                .map(|tp| {
-                    let offset = committed.and_then(|c| c.get(tp)).copied().unwrap_or(-1);
-                    (tp.clone(), offset)
-                })
+                .map(|tp| answer(tp, committed.and_then(|c| c.get(tp)).copied().unwrap_or(-1)))
                 .collect(),
-            (None, Some(c)) => c.iter().map(|(tp, o)| (tp.clone(), *o)).collect(),
+            (None, Some(c)) => c.iter().map(|(tp, o)| answer(tp, *o)).collect(),
             (None, None) => Vec::new(),
         };
         self.reply(
@@ -848,6 +905,7 @@ impl GroupCoordinator {
         let group_ids: Vec<String> = self.groups.keys().cloned().collect();
         for group_id in group_ids {
             self.expire_members(now_ms, &group_id);
+            self.expire_pending_sync(now_ms, &group_id);
             let g = self.groups.get_mut(&group_id).unwrap();
             if g.join_deadline_ms.is_some_and(|at| at <= now_ms) {
                 match g.initial_delay_remaining_ms {
@@ -863,6 +921,29 @@ impl GroupCoordinator {
             }
         }
         self.take()
+    }
+
+    /// Kafka's `onExpirePendingSync`: members of this generation that never sent SyncGroup in time are removed
+    /// (and the group rebalances), so a leader that never assigns cannot hold the group forever.
+    fn expire_pending_sync(&mut self, now_ms: u64, group_id: &str) {
+        let g = self.groups.get_mut(group_id).unwrap();
+        let Some((at, generation_id)) = g.sync_deadline_ms else {
+            return;
+        };
+        if at > now_ms {
+            return;
+        }
+        g.sync_deadline_ms = None;
+        let live = matches!(
+            g.state,
+            GroupState::CompletingRebalance | GroupState::Stable
+        ) && g.generation_id == generation_id;
+        let late: Vec<String> = std::mem::take(&mut g.pending_sync).into_iter().collect();
+        if live {
+            for id in late {
+                self.remove_member(now_ms, group_id, &id);
+            }
+        }
     }
 
     fn expire_members(&mut self, now_ms: u64, group_id: &str) {
@@ -899,6 +980,7 @@ impl GroupCoordinator {
                     .map(|m| m.deadline_ms)
                     .chain(g.pending_members.values().copied())
                     .chain(g.join_deadline_ms)
+                    .chain(g.sync_deadline_ms.map(|(at, _)| at))
             })
             .min()
     }
@@ -919,6 +1001,7 @@ fn stored_member(m: &StoredMember, now_ms: u64) -> Member {
         awaiting_sync: None,
         deadline_ms: now_ms + m.session_timeout_ms,
         is_new: false,
+        joined: 0,
     }
 }
 
@@ -964,14 +1047,22 @@ fn sync_error(error: ErrorCode) -> Message {
     })
 }
 
-/// Kafka's mapping of a failed `__consumer_offsets` append to what the client is told.
-fn storage_error(error: ErrorCode) -> ErrorCode {
+/// Kafka's mapping of a failed offset-commit append (`storeOffsets`) to what the client is told; a timeout
+/// stays REQUEST_TIMED_OUT.
+fn offsets_store_error(error: ErrorCode) -> ErrorCode {
     match error {
         ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
         | ErrorCode::NOT_ENOUGH_REPLICAS
-        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-        | ErrorCode::REQUEST_TIMED_OUT => ErrorCode::COORDINATOR_NOT_AVAILABLE,
+        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND => ErrorCode::COORDINATOR_NOT_AVAILABLE,
         ErrorCode::NOT_LEADER_OR_FOLLOWER => ErrorCode::NOT_COORDINATOR,
         other => other,
+    }
+}
+
+/// The same for the group's assignment (`storeGroup`), where a timeout sends the members back to rejoin.
+fn group_store_error(error: ErrorCode) -> ErrorCode {
+    match error {
+        ErrorCode::REQUEST_TIMED_OUT => ErrorCode::REBALANCE_IN_PROGRESS,
+        other => offsets_store_error(other),
     }
 }

@@ -206,9 +206,14 @@ fn fetched(c: &mut GroupCoordinator) -> Vec<(TopicPartition, Offset)> {
     let req = OffsetFetchRequest {
         group_id: GROUP.into(),
         partitions: Some(vec![tp(0), tp(1)]),
+        require_stable: false,
     };
     match &replies(&c.fetch_offsets(client(9), 6, req))[0].1 {
-        Message::OffsetFetchResponse(r) => r.offsets.clone(),
+        Message::OffsetFetchResponse(r) => r
+            .offsets
+            .iter()
+            .map(|(tp, o, _)| (tp.clone(), *o))
+            .collect(),
         other => panic!("{other:?}"),
     }
 }
@@ -444,4 +449,79 @@ fn the_strategy_most_members_prefer_among_those_all_support_is_chosen() {
     c.on_timeout(3_000);
     c.on_timeout(6_000);
     assert_eq!(c.group(GROUP).unwrap().protocol.as_deref(), Some("sticky"));
+}
+
+#[test]
+fn a_fetch_that_requires_stable_offsets_waits_out_a_commit_being_stored() {
+    let mut c = GroupCoordinator::new(GroupConfig::default(), "b1");
+    let (a, _, now) = stable_pair(&mut c);
+    let stored = appends(&commit(&mut c, now, &a, 1, 100));
+    let fetch = |c: &mut GroupCoordinator| {
+        let req = OffsetFetchRequest {
+            group_id: GROUP.into(),
+            partitions: Some(vec![tp(0)]),
+            require_stable: true,
+        };
+        match &replies(&c.fetch_offsets(client(9), 6, req))[0].1 {
+            Message::OffsetFetchResponse(r) => r.offsets[0].clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        fetch(&mut c),
+        (tp(0), -1, ErrorCode::UNSTABLE_OFFSET_COMMIT)
+    );
+    c.appended(now, stored[0].0, ErrorCode::NONE);
+    assert_eq!(fetch(&mut c), (tp(0), 100, ErrorCode::NONE));
+}
+
+#[test]
+fn a_leader_that_never_sends_its_assignment_is_removed_after_the_rebalance_timeout() {
+    let mut c = GroupCoordinator::new(GroupConfig::default(), "b1");
+    let a = join_new(&mut c, 0, 1);
+    let b = join_new(&mut c, 1_000, 2);
+    c.on_timeout(3_000);
+    c.on_timeout(6_000);
+    assert_eq!(
+        c.group(GROUP).unwrap().leader.as_deref(),
+        Some(a.as_str()),
+        "the first to join leads"
+    );
+    // The follower syncs and waits; the leader heartbeats but never syncs.
+    let req = SyncGroupRequest {
+        group_id: GROUP.into(),
+        generation_id: 1,
+        member_id: b.clone(),
+        assignments: Vec::new(),
+    };
+    assert!(c.sync_group(6_001, client(2), 3, req).is_empty());
+    assert_eq!(heartbeat(&mut c, 15_000, &a, 1), ErrorCode::NONE);
+    let out = c.on_timeout(6_000 + REBALANCE_MS);
+    assert!(
+        !c.group(GROUP).unwrap().members.contains_key(&a),
+        "the silent leader is gone"
+    );
+    assert_eq!(state(&c).0, GroupState::PreparingRebalance);
+    // The follower's waiting SyncGroup is told to rejoin.
+    let answers = replies(&out);
+    assert!(
+        answers.iter().any(|(to, m)| *to == client(2)
+            && matches!(m, Message::SyncGroupResponse(r) if r.error == ErrorCode::REBALANCE_IN_PROGRESS)),
+        "{answers:?}"
+    );
+}
+
+#[test]
+fn the_first_member_to_join_leads_whatever_its_id() {
+    let mut c = GroupCoordinator::new(GroupConfig::default(), "b1");
+    // Client 10's id sorts before client 2's, but client 2 joins first.
+    let first = join_new(&mut c, 0, 2);
+    let second = join_new(&mut c, 0, 10);
+    assert!(second < first, "ids sort the other way: {second} < {first}");
+    c.on_timeout(3_000);
+    c.on_timeout(6_000);
+    assert_eq!(
+        c.group(GROUP).unwrap().leader.as_deref(),
+        Some(first.as_str())
+    );
 }

@@ -6,7 +6,7 @@ use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
 use ksim_model::group::coordinator::GroupConfig;
 use ksim_model::protocol::IsolationLevel;
 
-pub(super) const BROKER_KEYS: [&str; 22] = [
+pub(super) const BROKER_KEYS: [&str; 23] = [
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
@@ -29,6 +29,7 @@ pub(super) const BROKER_KEYS: [&str; 22] = [
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
+    "offsets.commit.timeout.ms",
 ];
 
 pub(super) const PRODUCER_KEYS: [&str; 11] = [
@@ -172,6 +173,11 @@ pub(super) fn broker(t: &Table) -> Res<BrokerConfig> {
             max_session_timeout_ms: t.or(
                 "group.max.session.timeout.ms",
                 d.group.max_session_timeout_ms,
+                |v| v.int_in(1, INT),
+            )?,
+            offsets_commit_timeout_ms: t.or(
+                "offsets.commit.timeout.ms",
+                d.group.offsets_commit_timeout_ms,
                 |v| v.int_in(1, INT),
             )?,
         },

@@ -45,6 +45,7 @@ brokers = 3
 "group.initial.rebalance.delay.ms" = 0
 "group.min.session.timeout.ms" = 5000
 "group.max.session.timeout.ms" = 60000
+"offsets.commit.timeout.ms" = 4000
 
 [[topic]]
 name = "events"
@@ -247,6 +248,7 @@ fn full_expected() -> Scenario {
                 initial_rebalance_delay_ms: 0,
                 min_session_timeout_ms: 5_000,
                 max_session_timeout_ms: 60_000,
+                offsets_commit_timeout_ms: 4_000,
             },
             fixes: Fixes {
                 reverted: [Fix::Kip98ProducerEpochFencing].into(),
