@@ -1,6 +1,7 @@
 //! The group coordinator a broker hosts, driven message by message: one broker leads the group's
 //! `__consumer_offsets` partition, so every append commits at once; then it restarts and loads the group again.
 
+use super::tests::register;
 use super::*;
 use crate::error::ErrorCode;
 use crate::internal_topics::CONSUMER_OFFSETS_TOPIC;
@@ -32,16 +33,7 @@ fn broker(disk: Disk, leader: BrokerId, leader_epoch: i32) -> Broker {
         unclean_leader_election_enable: false,
     };
     let (mut b, _) = Broker::start(ME, config, vec![topic], disk, 1, 0);
-    let reg = BrokerRegistrationResponse {
-        error: ErrorCode::NONE,
-        broker_epoch: 7,
-    };
-    b.handle_message(
-        0,
-        NodeId::Controller,
-        1,
-        Message::BrokerRegistrationResponse(reg),
-    );
+    register(&mut b);
     lead(&mut b, leader, leader_epoch);
     b
 }

@@ -55,16 +55,7 @@ fn started_with(
     state: LeaderAndIsrPartitionState,
 ) -> (Broker, Vec<Output>) {
     let (mut b, _) = Broker::start(id, config, vec![topic(min_isr)], disk, 1, 0);
-    let reg = BrokerRegistrationResponse {
-        error: ErrorCode::NONE,
-        broker_epoch: 7,
-    };
-    b.handle_message(
-        0,
-        NodeId::Controller,
-        1,
-        Message::BrokerRegistrationResponse(reg),
-    );
+    register(&mut b);
     let req = LeaderAndIsrRequest {
         controller_epoch: 1,
         broker_epoch: 7,
@@ -653,4 +644,18 @@ fn a_proposal_the_controller_refuses_returns_to_the_committed_isr() {
     follower_fetch(&mut b, 6, 2, 0, 3);
     assert_eq!(b.partitions[&tp()].high_watermark, 3);
     assert_eq!(b.partitions[&tp()].maximal_isr(), vec![1, 2]);
+}
+
+/// The controller's answer to the broker's registration: broker epoch 7.
+pub(super) fn register(b: &mut Broker) {
+    let reg = BrokerRegistrationResponse {
+        error: ErrorCode::NONE,
+        broker_epoch: 7,
+    };
+    b.handle_message(
+        0,
+        NodeId::Controller,
+        1,
+        Message::BrokerRegistrationResponse(reg),
+    );
 }

@@ -1,6 +1,7 @@
 //! The transaction coordinator a broker hosts, driven message by message: a single broker leads both the
 //! `__transaction_state` partition and the data partition, so every append commits at once.
 
+use super::tests::register;
 use super::*;
 use crate::config::{Fix, Fixes};
 use crate::error::ErrorCode;
@@ -58,16 +59,7 @@ fn registered(fixes: Fixes, disk: Disk) -> Broker {
     };
     let topics = vec![topic("t"), topic(TRANSACTION_STATE_TOPIC)];
     let (mut b, _) = Broker::start(ME, config, topics, disk, 1, 0);
-    let reg = BrokerRegistrationResponse {
-        error: ErrorCode::NONE,
-        broker_epoch: 7,
-    };
-    b.handle_message(
-        0,
-        NodeId::Controller,
-        1,
-        Message::BrokerRegistrationResponse(reg),
-    );
+    register(&mut b);
     b
 }
 
