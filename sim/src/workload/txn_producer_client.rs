@@ -292,7 +292,8 @@ impl TxnProducerClient {
                 intent,
                 recorded,
             } => (txn, intent == TxnIntent::Commit, recorded),
-            Phase::Initializing if fatal => {
+            // initTransactions failed: like an application that cannot start, this producer gives up.
+            Phase::Initializing => {
                 self.phase = Phase::Dead;
                 return Vec::new();
             }
