@@ -13,11 +13,7 @@ pub fn check(history: &History) -> Vec<Violation> {
     if history.read_committed.is_empty() {
         return Vec::new();
     }
-    let reads: BTreeMap<&TopicPartition, BTreeMap<Offset, u64>> = history
-        .final_partitions
-        .iter()
-        .map(|(tp, p)| (tp, p.read.iter().copied().collect()))
-        .collect();
+    let reads = support::final_reads(history);
     let fates = txn_fate::all(history);
     let aborted: BTreeMap<u64, &TxnOp> = history
         .transactions

@@ -12,11 +12,7 @@ use std::collections::BTreeMap;
 pub fn check(history: &History) -> Vec<Violation> {
     // Offsets may legitimately be missing (transaction markers, compaction): only records the final log holds
     // count as skipped.
-    let reads: BTreeMap<&TopicPartition, BTreeMap<Offset, u64>> = history
-        .final_partitions
-        .iter()
-        .map(|(tp, p)| (tp, p.read.iter().copied().collect()))
-        .collect();
+    let reads = support::final_reads(history);
     let fates = txn_fate::all(history);
     let mut violations = Vec::new();
     support::walk_reads(history, |step| {

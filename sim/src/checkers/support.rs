@@ -90,6 +90,16 @@ pub(crate) fn final_views(history: &History) -> BTreeMap<&TopicPartition, FinalV
         .collect()
 }
 
+/// What the final reader read of each partition, by offset: offsets without a record (transaction markers)
+/// are simply absent.
+pub(crate) fn final_reads(history: &History) -> BTreeMap<&TopicPartition, BTreeMap<Offset, u64>> {
+    history
+        .final_partitions
+        .iter()
+        .map(|(tp, p)| (tp, p.read.iter().copied().collect()))
+        .collect()
+}
+
 /// What a consumer was entitled to expect before reading its next record of a partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expect {

@@ -114,11 +114,7 @@ type TxnKey<'a> = (u32, &'a TopicPartition, i64, Offset);
 /// to or below it), as poll-skip judges. A consumer that starts in the middle of a transaction (at a group's
 /// committed offset) has moved past nothing, so it is not judged for the records before its start.
 fn partial_reads(history: &History, fates: &BTreeMap<&TopicPartition, Fates>) -> Vec<Violation> {
-    let reads: BTreeMap<&TopicPartition, BTreeMap<Offset, u64>> = history
-        .final_partitions
-        .iter()
-        .map(|(tp, p)| (tp, p.read.iter().copied().collect()))
-        .collect();
+    let reads = support::final_reads(history);
     let mut met: BTreeMap<TxnKey, Met> = BTreeMap::new();
     support::walk_reads(history, |step| {
         if !history.read_committed.contains(&step.process) {
