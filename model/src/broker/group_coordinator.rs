@@ -13,7 +13,6 @@ use crate::protocol::{
     OffsetCommitResponse, OffsetFetchResponse, SyncGroupResponse,
 };
 use crate::record::{BatchAttributes, InternalValue, Record};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The coordinator of one `__consumer_offsets` partition, while this broker leads it.
@@ -174,13 +173,7 @@ impl Broker {
     }
 
     fn sync_hosted_groups(&mut self, now_ms: u64) {
-        let led: BTreeMap<i32, LeaderEpoch> = self
-            .partitions
-            .range(TopicPartition::new(CONSUMER_OFFSETS_TOPIC, i32::MIN)..)
-            .take_while(|(tp, _)| *tp.topic == *CONSUMER_OFFSETS_TOPIC)
-            .filter(|(_, p)| p.is_leader())
-            .map(|(tp, p)| (tp.partition, p.leader_epoch))
-            .collect();
+        let led = self.led_partitions(CONSUMER_OFFSETS_TOPIC);
         let stale: Vec<i32> = self
             .group_coordinators
             .iter()

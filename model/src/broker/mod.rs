@@ -19,7 +19,7 @@ mod write_txn_markers;
 pub use partition::{FollowerProgress, LeaderState, Partition, Role};
 
 use crate::config::{BrokerConfig, TopicConfig};
-use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::observe::Observation;
 use crate::output::Output;
 use crate::protocol::{Message, PartitionMetadata};
@@ -278,6 +278,16 @@ impl Broker {
             next = next.min(at);
         }
         Some(next)
+    }
+
+    /// The partitions of `topic` this broker leads, with their leader epochs: where it hosts a coordinator.
+    fn led_partitions(&self, topic: &str) -> BTreeMap<i32, LeaderEpoch> {
+        self.partitions
+            .range(TopicPartition::new(topic, i32::MIN)..)
+            .take_while(|(tp, _)| *tp.topic == *topic)
+            .filter(|(_, p)| p.is_leader())
+            .map(|(tp, p)| (tp.partition, p.leader_epoch))
+            .collect()
     }
 
     fn checkpoint_high_watermarks(&mut self) {

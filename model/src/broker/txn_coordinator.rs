@@ -392,13 +392,7 @@ impl Broker {
     }
 
     fn sync_hosted_coordinators(&mut self) {
-        let led: BTreeMap<i32, LeaderEpoch> = self
-            .partitions
-            .range(TopicPartition::new(TRANSACTION_STATE_TOPIC, i32::MIN)..)
-            .take_while(|(tp, _)| *tp.topic == *TRANSACTION_STATE_TOPIC)
-            .filter(|(_, p)| p.is_leader())
-            .map(|(tp, p)| (tp.partition, p.leader_epoch))
-            .collect();
+        let led = self.led_partitions(TRANSACTION_STATE_TOPIC);
         let stale: Vec<i32> = self
             .txn_coordinators
             .iter()
