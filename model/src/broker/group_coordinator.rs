@@ -5,12 +5,11 @@
 
 use super::Broker;
 use crate::error::ErrorCode;
-use crate::group::coordinator::{Effect, GroupCoordinator, GroupLogRecord};
+use crate::group::coordinator::{join_error, sync_error, Effect, GroupCoordinator, GroupLogRecord};
 use crate::ids::{LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::internal_topics::CONSUMER_OFFSETS_TOPIC;
 use crate::protocol::{
-    Assignment, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse, Message,
-    OffsetCommitResponse, OffsetFetchResponse, SyncGroupResponse,
+    HeartbeatResponse, LeaveGroupResponse, Message, OffsetCommitResponse, OffsetFetchResponse,
 };
 use crate::record::{BatchAttributes, InternalValue, Record};
 use std::sync::Arc;
@@ -242,18 +241,8 @@ impl Broker {
 fn not_coordinator(request: &Message) -> Message {
     let error = ErrorCode::NOT_COORDINATOR;
     match request {
-        Message::JoinGroupRequest(r) => Message::JoinGroupResponse(JoinGroupResponse {
-            error,
-            generation_id: -1,
-            protocol_name: None,
-            leader: String::new(),
-            member_id: r.member_id.clone(),
-            members: Vec::new(),
-        }),
-        Message::SyncGroupRequest(_) => Message::SyncGroupResponse(SyncGroupResponse {
-            error,
-            assignment: Assignment::default(),
-        }),
+        Message::JoinGroupRequest(r) => join_error(&r.member_id, error),
+        Message::SyncGroupRequest(_) => sync_error(error),
         Message::HeartbeatRequest(_) => Message::HeartbeatResponse(HeartbeatResponse { error }),
         Message::LeaveGroupRequest(_) => Message::LeaveGroupResponse(LeaveGroupResponse {
             error,

@@ -1029,7 +1029,8 @@ fn group_record(g: &Group) -> GroupLogRecord {
     }
 }
 
-fn join_error(member_id: &str, error: ErrorCode) -> Message {
+/// A JoinGroup answer carrying only an error (and the member id the client is to use).
+pub(crate) fn join_error(member_id: &str, error: ErrorCode) -> Message {
     Message::JoinGroupResponse(JoinGroupResponse {
         error,
         generation_id: -1,
@@ -1040,7 +1041,8 @@ fn join_error(member_id: &str, error: ErrorCode) -> Message {
     })
 }
 
-fn sync_error(error: ErrorCode) -> Message {
+/// A SyncGroup answer carrying only an error.
+pub(crate) fn sync_error(error: ErrorCode) -> Message {
     Message::SyncGroupResponse(SyncGroupResponse {
         error,
         assignment: Assignment::default(),
