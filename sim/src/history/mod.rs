@@ -5,6 +5,9 @@ use ksim_model::{BrokerId, ErrorCode, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod group;
+pub use group::{CommitKind, GroupHistory, GroupInfo, GroupOp};
+
 /// How a client operation ended, as Jepsen names it: `Info` means the outcome is unknown (it may have happened).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
@@ -156,4 +159,7 @@ pub struct History {
     /// Node observations in the order they happened, with the simulated time in ms.
     pub observations: Vec<(u64, Observation)>,
     pub final_partitions: BTreeMap<TopicPartition, FinalPartition>,
+    /// The consumer groups' members, commits and final committed offsets.
+    #[serde(default)]
+    pub groups: GroupHistory,
 }
