@@ -12,6 +12,7 @@ use crate::protocol::{
     HeartbeatResponse, LeaveGroupResponse, Message, OffsetCommitResponse, OffsetFetchResponse,
 };
 use crate::record::{BatchAttributes, InternalValue, Record};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The coordinator of one `__consumer_offsets` partition, while this broker leads it.
@@ -32,6 +33,14 @@ struct GroupAppend {
 }
 
 impl Broker {
+    /// The committed offsets of `group_id` as its coordinator here holds them, if this broker coordinates it.
+    pub fn committed_offsets(&self, group_id: &str) -> Option<BTreeMap<TopicPartition, Offset>> {
+        self.group_coordinators
+            .values()
+            .find_map(|hosted| hosted.coordinator.group(group_id))
+            .map(|group| group.offsets.clone())
+    }
+
     /// Hands a group request to the coordinator of its group, or answers NOT_COORDINATOR.
     pub(super) fn handle_group_request(
         &mut self,

@@ -27,6 +27,15 @@ impl<P> Default for InFlightRequests<P> {
 }
 
 impl<P> InFlightRequests<P> {
+    /// Requests numbered from `first_id` on, for a second set of requests sharing the client's connections (a
+    /// group consumer's coordinator requests beside its fetcher's), so correlation ids never collide.
+    pub fn numbered_from(first_id: u64) -> Self {
+        InFlightRequests {
+            next_correlation_id: first_id - 1,
+            by_id: BTreeMap::new(),
+        }
+    }
+
     /// A fresh correlation id, for a request that will not wait for an answer (acks=0).
     pub fn next_id(&mut self) -> u64 {
         self.next_correlation_id += 1;

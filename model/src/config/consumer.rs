@@ -1,5 +1,7 @@
 //! Consumer settings by Kafka's names and defaults (the subset a partition reader needs).
 
+use crate::consumer::StartPosition;
+use crate::group::assignor::Assignor;
 use crate::protocol::IsolationLevel;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,49 @@ impl Default for ConsumerConfig {
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
             isolation_level: IsolationLevel::ReadUncommitted,
+        }
+    }
+}
+
+/// A group member's settings (`group.id` and the group-management configs), by Kafka's names and defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMemberConfig {
+    /// `group.id`
+    pub group_id: String,
+    /// `session.timeout.ms`
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`, also sent as the rebalance timeout.
+    pub max_poll_interval_ms: u64,
+    /// `enable.auto.commit`
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`
+    pub auto_commit_interval_ms: u64,
+    /// `auto.offset.reset`
+    pub auto_offset_reset: StartPosition,
+    /// `partition.assignment.strategy`, in order of preference.
+    pub partition_assignment_strategy: Vec<Assignor>,
+    /// `default.api.timeout.ms`: how long `commitSync` retries.
+    pub default_api_timeout_ms: u64,
+    /// The application's rebalance listener commits what it processed in `onPartitionsRevoked` (not a Kafka
+    /// config: what the application does in its listener).
+    pub commit_on_revoke: bool,
+}
+
+impl GroupMemberConfig {
+    pub fn new(group_id: impl Into<String>) -> Self {
+        GroupMemberConfig {
+            group_id: group_id.into(),
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            auto_offset_reset: StartPosition::Latest,
+            partition_assignment_strategy: Assignor::DEFAULT_STRATEGY.to_vec(),
+            default_api_timeout_ms: 60_000,
+            commit_on_revoke: false,
         }
     }
 }

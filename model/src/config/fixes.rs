@@ -12,15 +12,24 @@ pub enum Fix {
     /// partition knows is refused with INVALID_PRODUCER_EPOCH. Reverted, a zombie producer's writes land after its
     /// successor took over.
     Kip98ProducerEpochFencing,
+    /// KIP-429's cooperative revocation: a partition the new assignment takes away is revoked (its listener runs,
+    /// its buffered records are dropped and it is no longer fetched) before the member rejoins, so the partition's
+    /// next owner, assigned in the following generation, is its only reader. Reverted, the member runs
+    /// `onPartitionsRevoked` but keeps fetching and returning the partition's records.
+    Kip429CooperativeRevocation,
 }
 
 impl Fix {
-    pub const ALL: [Fix; 1] = [Fix::Kip98ProducerEpochFencing];
+    pub const ALL: [Fix; 2] = [
+        Fix::Kip98ProducerEpochFencing,
+        Fix::Kip429CooperativeRevocation,
+    ];
 
     /// The name a scenario uses.
     pub fn name(self) -> &'static str {
         match self {
             Fix::Kip98ProducerEpochFencing => "KIP-98",
+            Fix::Kip429CooperativeRevocation => "KIP-429",
         }
     }
 

@@ -7,7 +7,7 @@ mod producer;
 mod topic;
 
 pub use broker::BrokerConfig;
-pub use consumer::ConsumerConfig;
+pub use consumer::{ConsumerConfig, GroupMemberConfig};
 pub use fixes::{Fix, Fixes};
 pub use producer::{Acks, ProducerConfig};
 pub use topic::TopicConfig;

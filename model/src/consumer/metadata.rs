@@ -113,17 +113,32 @@ impl Consumer {
         });
     }
 
+    /// The assigned partitions' topics and the subscribed ones, sorted.
     fn assigned_topics(&self) -> Vec<String> {
         let mut topics: Vec<String> = self
             .partitions
             .keys()
             .map(|tp| tp.topic.to_string())
+            .chain(self.subscribed_topics.iter().cloned())
             .collect();
+        topics.sort();
         topics.dedup();
         topics
     }
 
     pub(super) fn handle_metadata_response(&mut self, now_ms: u64, resp: MetadataResponse) {
+        for topic in &self.subscribed_topics {
+            let count = resp
+                .partitions
+                .iter()
+                .filter(|pm| *pm.topic_partition.topic == **topic)
+                .count();
+            // A topic missing from the answer keeps its last count: partitions only grow.
+            if count > 0 {
+                let known = self.partition_counts.entry(topic.clone()).or_insert(0);
+                *known = (*known).max(count as i32);
+            }
+        }
         for pm in &resp.partitions {
             if let Some(p) = self.partitions.get_mut(&pm.topic_partition) {
                 p.update_leader(leader_of(pm), pm.leader_epoch);
@@ -134,7 +149,11 @@ impl Consumer {
         }
         self.metadata.last_success_ms = Some(now_ms);
         // A partition without a leader keeps asking, every `retry.backoff.ms`, until one is elected.
-        self.metadata.needs_update = self.partitions.values().any(|p| p.leader.is_none());
+        self.metadata.needs_update = self.partitions.values().any(|p| p.leader.is_none())
+            || self
+                .subscribed_topics
+                .iter()
+                .any(|t| !self.partition_counts.contains_key(t));
     }
 }
 

@@ -19,7 +19,9 @@
 //! - UNKNOWN_LEADER_EPOCH backs off and retries without a metadata refresh: it means the broker is behind our
 //!   metadata, as Kafka's `FetchCollector` treats it.
 
+mod assignment;
 mod fetch;
+pub mod group;
 mod metadata;
 mod partition;
 #[cfg(test)]
@@ -39,7 +41,7 @@ use requests::{InFlightRequests, Pending};
 use std::collections::BTreeMap;
 
 /// Where a partition starts when the consumer has no position, and where `auto.offset.reset` moves it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StartPosition {
     /// `auto.offset.reset=earliest`: the log start offset.
     Earliest,
@@ -65,6 +67,10 @@ pub struct Consumer {
     config: ConsumerConfig,
     start: StartPosition,
     partitions: BTreeMap<TopicPartition, PartitionState>,
+    /// Topics a group subscription follows: metadata is asked for them so new partitions are seen.
+    subscribed_topics: Vec<String>,
+    /// Partition count per subscribed topic from the newest metadata answer (the group leader assigns from it).
+    partition_counts: BTreeMap<String, i32>,
     metadata: MetadataState,
     requests: InFlightRequests,
     events: Vec<ConsumerEvent>,
@@ -88,6 +94,8 @@ impl Consumer {
             config,
             start,
             partitions,
+            subscribed_topics: Vec::new(),
+            partition_counts: BTreeMap::new(),
             metadata: MetadataState::new(bootstrap),
             requests: InFlightRequests::default(),
             events: Vec::new(),

@@ -27,6 +27,10 @@ pub(super) struct PartitionState {
     pub awaiting_metadata: bool,
     /// `retry.backoff.ms` after a failure: no request for this partition before then.
     pub retry_at_ms: Option<u64>,
+    /// Newly assigned by a group: no fetch until the group's committed offset (or `auto.offset.reset`) positions it.
+    pub awaiting_position: bool,
+    /// `KafkaConsumer.pause`: assigned but not fetched (a group consumer pauses partitions with buffered records).
+    pub paused: bool,
 }
 
 impl PartitionState {
@@ -34,12 +38,14 @@ impl PartitionState {
         self.position = Some(offset);
         self.offset_epoch = offset_epoch;
         self.awaiting_validation = false;
+        self.awaiting_position = false;
     }
 
     pub fn forget_position(&mut self) {
         self.position = None;
         self.offset_epoch = None;
         self.awaiting_validation = false;
+        self.awaiting_position = false;
     }
 
     /// Records consumed up to `next_offset` from a batch written in `epoch`; positions only move forward here.
@@ -80,7 +86,7 @@ impl PartitionState {
 
     /// The leader a request for this partition may go to now, if any.
     fn ready_leader(&self) -> Option<Leader> {
-        if self.awaiting_metadata || self.retry_at_ms.is_some() {
+        if self.awaiting_metadata || self.retry_at_ms.is_some() || self.awaiting_position {
             return None;
         }
         self.leader
@@ -88,7 +94,7 @@ impl PartitionState {
 
     /// The leader to fetch from now, if this partition may be fetched.
     pub fn fetch_leader(&self) -> Option<Leader> {
-        if self.awaiting_validation {
+        if self.awaiting_validation || self.paused {
             return None;
         }
         self.ready_leader()

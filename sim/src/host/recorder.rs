@@ -2,7 +2,7 @@
 //! the checkers, checks online invariants as events arrive, and hashes the whole trace.
 
 use crate::checkers::{Violation, ViolationKind};
-use crate::history::{ConsumeOp, History, Outcome, SendOp, TxnIntent, TxnOp};
+use crate::history::{ConsumeOp, GroupOp, History, Outcome, SendOp, TxnIntent, TxnOp};
 use ksim_model::observe::Observation;
 use ksim_model::producer::SendResult;
 use ksim_model::{BrokerId, LeaderEpoch, TopicPartition};
@@ -221,6 +221,11 @@ impl Recorder {
         };
         self.trace_event(at, &op);
         self.history.consumes.push(op);
+    }
+
+    pub fn group(&mut self, op: GroupOp) {
+        self.trace_event(op.at_ms(), &op);
+        self.history.groups.ops.push(op);
     }
 }
 

@@ -6,18 +6,19 @@ use super::process::{BrokerNode, ControllerNode, Process};
 use super::recorder::{Recorder, SharedRecorder};
 use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
-use crate::history::{FinalBatch, FinalPartition, FinalReplica, History, TxnIntent};
+use crate::history::{FinalBatch, FinalPartition, FinalReplica, GroupInfo, History, TxnIntent};
 use crate::nemesis::apply::Nemesis;
 use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
+use crate::workload::group_member_client::{GroupMemberClient, GroupWork};
 use crate::workload::producer_client::ProducerClient;
 use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
 use ksim_model::config::{ConsumerConfig, TopicConfig};
-use ksim_model::internal_topics::TRANSACTION_STATE_TOPIC;
+use ksim_model::internal_topics::{partition_for, CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use ksim_model::protocol::IsolationLevel;
 use ksim_model::record::{ControlMarker, RecordBatch};
-use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
+use ksim_model::{BrokerId, NodeId, Offset, TopicPartition, NO_LEADER};
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId as SimNodeId;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -119,7 +120,93 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             unclean_leader_election_enable: false,
         });
     }
+    if s.group.is_some() {
+        topics.push(TopicConfig {
+            name: CONSUMER_OFFSETS_TOPIC.into(),
+            partitions: s.broker.offsets_topic_num_partitions,
+            replication_factor: s.broker.offsets_topic_replication_factor,
+            // Kafka's `offsets.topic` has no min.insync.replicas of its own: the broker default applies, and its
+            // appends are acks=all.
+            min_insync_replicas: s.broker.min_insync_replicas,
+            unclean_leader_election_enable: false,
+        });
+    }
     topics
+}
+
+/// A group member's client id (members are 211..).
+fn group_member_id(index: u32) -> u32 {
+    211 + index
+}
+
+fn spawn_group_members(
+    s: &Scenario,
+    seed: u64,
+    bootstrap: &[BrokerId],
+    recorder: &SharedRecorder,
+    mut spawn_client: impl FnMut(u32, Arc<Mutex<dyn Process>>),
+) {
+    let Some(group) = &s.group else {
+        return;
+    };
+    let topics: Vec<String> = group
+        .topics
+        .clone()
+        .unwrap_or_else(|| s.topics.iter().map(|t| t.name.clone()).collect());
+    recorder.lock().unwrap().history.groups.groups.insert(
+        group.config.group_id.clone(),
+        GroupInfo {
+            topics: topics.clone(),
+            assignor: group.config.partition_assignment_strategy[0]
+                .name()
+                .to_string(),
+            output_topics: Vec::new(),
+        },
+    );
+    for index in 0..group.members {
+        let id = group_member_id(index);
+        let work = GroupWork {
+            commit: group.commit,
+            processing_ms: group.processing_ms,
+            stall_percent: group.stall_percent,
+            stall_ms: group.stall_ms,
+            // Members join one after another, each join a rebalance.
+            start_ms: 10 + u64::from(index) * 1_000,
+        };
+        let client = GroupMemberClient::new(
+            id,
+            s.consumer.clone(),
+            group.config.clone(),
+            bootstrap.to_vec(),
+            topics.clone(),
+            s.broker.fixes.clone(),
+            work,
+            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .wrapping_add(id as u64),
+            recorder.clone(),
+        );
+        spawn_client(id, Arc::new(Mutex::new(client)));
+    }
+}
+
+/// Each group's committed offsets as the coordinator of its `__consumer_offsets` partition holds them at the end.
+fn final_committed(
+    s: &Scenario,
+    controller: &Arc<Mutex<ControllerNode>>,
+    brokers: &BTreeMap<BrokerId, Arc<Mutex<BrokerNode>>>,
+) -> BTreeMap<String, BTreeMap<TopicPartition, Offset>> {
+    let Some(group) = &s.group else {
+        return BTreeMap::new();
+    };
+    let group_id = &group.config.group_id;
+    let partition = partition_for(group_id, s.broker.offsets_topic_num_partitions);
+    let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition);
+    let leader = controller.lock().unwrap().state().partitions[&tp].leader;
+    brokers
+        .get(&leader)
+        .and_then(|b| b.lock().unwrap().broker()?.committed_offsets(group_id))
+        .map(|offsets| BTreeMap::from([(group_id.clone(), offsets)]))
+        .unwrap_or_default()
 }
 
 fn spawn_node(
@@ -266,6 +353,9 @@ async fn simulate(
         );
         spawn_client(&mut nodes, id, Arc::new(Mutex::new(client)));
     }
+    spawn_group_members(&s, seed, &bootstrap, &recorder, |id, client| {
+        spawn_client(&mut nodes, id, client)
+    });
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let schedule = draw_schedule(&s, &mut rng);
@@ -331,8 +421,11 @@ async fn simulate(
         madsim::time::sleep(Duration::from_millis(100)).await;
     }
     let finals = final_state(&partitions, &controller, &brokers, &reader);
+    let committed = final_committed(&s, &controller, &brokers);
     let now = clock.now_ms();
     let mut rec = recorder.lock().unwrap();
+    rec.trace_event(now, &("final committed", &committed));
+    rec.history.groups.final_committed = committed;
     rec.trace_event(now, &("final", &finals));
     rec.history.final_partitions = finals;
     (schedule, now)

@@ -4,6 +4,7 @@
 //! error, from a wrong type to an impossible cluster, can name the full key path and point at its line.
 
 mod faults;
+mod group;
 mod kafka;
 mod sections;
 #[cfg(test)]

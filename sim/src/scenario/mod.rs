@@ -7,7 +7,8 @@ pub use load::{load, parse, ScenarioError};
 
 use crate::checkers::ViolationKind;
 use crate::nemesis::fault::Fault;
-use ksim_model::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use crate::workload::group_member_client::CommitMode;
+use ksim_model::config::{BrokerConfig, ConsumerConfig, GroupMemberConfig, ProducerConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,21 @@ pub struct Scenario {
     pub network: Network,
     pub faults: Faults,
     pub expect: Expect,
+    /// A consumer group reading the scenario's topics, when the scenario has a `[group]`.
+    pub group: Option<GroupSpec>,
+}
+
+/// A consumer group: its members' settings and what the application does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    pub config: GroupMemberConfig,
+    pub members: u32,
+    /// The topics it subscribes to; None: every topic of the scenario.
+    pub topics: Option<Vec<String>>,
+    pub commit: CommitMode,
+    pub processing_ms: (u64, u64),
+    pub stall_percent: u32,
+    pub stall_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

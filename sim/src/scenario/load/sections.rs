@@ -9,7 +9,7 @@ use crate::checkers::ViolationKind;
 use crate::scenario::{Expect, Faults, Network, Scenario, TopicSpec, Workload};
 use ksim_model::config::{BrokerConfig, Fix, Fixes};
 
-const ROOT_KEYS: [&str; 14] = [
+const ROOT_KEYS: [&str; 15] = [
     "name",
     "description",
     "duration_ms",
@@ -24,6 +24,7 @@ const ROOT_KEYS: [&str; 14] = [
     "faults",
     "expect",
     "model",
+    "group",
 ];
 
 const TOPIC_KEYS: [&str; 5] = [
@@ -68,8 +69,10 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
         network: section(root, "network", DEFAULT_NETWORK, network)?,
         faults: section(root, "faults", NO_FAULTS, |t| faults::faults(t, &limits))?,
         expect: section(root, "expect", Expect::default(), expect)?,
+        group: root.opt("group", |v| super::group::group(&v.table()?))?,
     };
     check_transactions(root, &scenario)?;
+    check_group(root, &scenario)?;
     Ok(scenario)
 }
 
@@ -342,4 +345,33 @@ fn violation_kind(v: &Value) -> Res<ViolationKind> {
             names.join(", ")
         ))
     })
+}
+
+/// A group needs its offsets topic to fit the cluster, and subscribes only to the scenario's topics.
+fn check_group(root: &Table, s: &Scenario) -> Res<()> {
+    let Some(group) = &s.group else {
+        return Ok(());
+    };
+    let rf = s.broker.offsets_topic_replication_factor;
+    if rf > s.brokers {
+        let message = format!(
+            "broker.\"offsets.topic.replication.factor\": impossible cluster: {rf} > {} brokers (Kafka's default \
+             is 3; set it to at most the broker count)",
+            s.brokers
+        );
+        return Err(match root.get("broker").map(|v| v.table()).transpose()? {
+            Some(t) => t.blame(&["offsets.topic.replication.factor"], message),
+            None => root.blame(&["group"], message),
+        });
+    }
+    for topic in group.topics.iter().flatten() {
+        if !s.topics.iter().any(|t| t.name == *topic) {
+            let t = root.get("group").expect("read above").table()?;
+            return Err(t.blame(
+                &["topics"],
+                format!("group.topics: \"{topic}\" is not a [[topic]] of this scenario"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -378,6 +378,7 @@ fn full_expected() -> Scenario {
             allow: vec![ViolationKind::LostWrite, ViolationKind::Divergence],
             find: vec![ViolationKind::LostWrite],
         },
+        group: None,
     }
 }
 

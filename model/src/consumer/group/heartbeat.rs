@@ -1,0 +1,123 @@
+//! The heartbeat thread: a Heartbeat every `heartbeat.interval.ms` while stable, the coordinator forgotten when no
+//! heartbeat succeeds for `session.timeout.ms`, and LeaveGroup when `max.poll.interval.ms` passes without a poll.
+
+use super::membership::MemberState;
+use super::requests::GroupPending;
+use super::GroupConsumer;
+use crate::error::ErrorCode;
+use crate::protocol::{HeartbeatRequest, LeaveGroupRequest, Message};
+
+impl GroupConsumer {
+    /// Whether the heartbeat thread runs: the member has a generation it is not rebalancing away from.
+    fn heartbeating(&self) -> bool {
+        self.generation >= 0
+            && matches!(
+                self.state,
+                MemberState::Stable
+                    | MemberState::PreparingJoin { .. }
+                    | MemberState::Completing { .. }
+            )
+    }
+
+    /// The earliest of the next heartbeat, the poll timeout and the session expiry, while heartbeating.
+    pub(super) fn heartbeat_timeout_ms(&self) -> Option<u64> {
+        if !self.heartbeating() {
+            return None;
+        }
+        let poll_timeout = self.last_poll_ms + self.config.max_poll_interval_ms + 1;
+        let session = self.last_heartbeat_ok_ms + self.config.session_timeout_ms + 1;
+        // A heartbeat is due only when it can go: to a known coordinator, with none in flight.
+        let can_send = self.coordinator.is_some()
+            && !self
+                .requests
+                .any_of(|p| matches!(p, GroupPending::Heartbeat { .. }));
+        let heartbeat = self.heartbeat_due_ms.filter(|_| can_send);
+        [heartbeat, Some(poll_timeout), Some(session)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub(super) fn run_heartbeat_thread(&mut self, now_ms: u64) {
+        if !self.heartbeating() {
+            return;
+        }
+        if now_ms > self.last_poll_ms + self.config.max_poll_interval_ms {
+            self.leave_group(now_ms);
+            return;
+        }
+        if now_ms > self.last_heartbeat_ok_ms + self.config.session_timeout_ms {
+            // Kafka only suspects the coordinator here; the member keeps its partitions.
+            self.coordinator_lost();
+            self.last_heartbeat_ok_ms = now_ms;
+        }
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
+        let generation = self.generation;
+        let due = self.heartbeat_due_ms.is_some_and(|due| due <= now_ms);
+        if !due
+            || self
+                .requests
+                .any_of(|p| matches!(p, GroupPending::Heartbeat { .. }))
+        {
+            return;
+        }
+        self.heartbeat_due_ms = Some(now_ms + self.config.heartbeat_interval_ms);
+        let message = Message::HeartbeatRequest(HeartbeatRequest {
+            group_id: self.config.group_id.clone(),
+            generation_id: generation,
+            member_id: self.member_id.clone(),
+        });
+        let timeout_ms = self.request_timeout_ms;
+        self.send(
+            now_ms,
+            coordinator,
+            timeout_ms,
+            GroupPending::Heartbeat { generation },
+            message,
+        );
+    }
+
+    pub(super) fn handle_heartbeat_response(
+        &mut self,
+        now_ms: u64,
+        generation: i32,
+        error: ErrorCode,
+    ) {
+        if generation != self.generation {
+            return;
+        }
+        match error {
+            ErrorCode::NONE => self.last_heartbeat_ok_ms = now_ms,
+            ErrorCode::REBALANCE_IN_PROGRESS => {
+                self.last_heartbeat_ok_ms = now_ms;
+                self.rejoin_needed = true;
+            }
+            ErrorCode::ILLEGAL_GENERATION => self.lose_membership(false),
+            ErrorCode::UNKNOWN_MEMBER_ID => self.lose_membership(true),
+            e if Self::is_coordinator_error(e) => self.coordinator_lost(),
+            _ => {}
+        }
+    }
+
+    /// `maybeLeaveGroup` after the poll timeout: the member tells the coordinator it leaves, so the group
+    /// rebalances at once, and it is out of the group until its next `poll` joins again.
+    fn leave_group(&mut self, now_ms: u64) {
+        if let Some(coordinator) = self.coordinator {
+            let message = Message::LeaveGroupRequest(LeaveGroupRequest {
+                group_id: self.config.group_id.clone(),
+                members: vec![self.member_id.clone()],
+            });
+            let timeout_ms = self.request_timeout_ms;
+            self.send(
+                now_ms,
+                coordinator,
+                timeout_ms,
+                GroupPending::Leave,
+                message,
+            );
+        }
+        self.lose_membership(true);
+    }
+}

@@ -1,0 +1,1 @@
+//! Transcripts of a group member against a scripted coordinator.

@@ -1,0 +1,135 @@
+//! The `[group]` table: a consumer group's members, their Kafka settings by Kafka's names, and what the
+//! application does with what it polls.
+
+use super::walk::{Res, Table, Value, INT, LONG};
+use crate::scenario::GroupSpec;
+use crate::workload::group_member_client::CommitMode;
+use ksim_model::config::GroupMemberConfig;
+use ksim_model::consumer::StartPosition;
+use ksim_model::group::assignor::Assignor;
+
+const GROUP_KEYS: [&str; 16] = [
+    "group.id",
+    "members",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "auto.offset.reset",
+    "partition.assignment.strategy",
+    "default.api.timeout.ms",
+    "commit",
+    "commit_on_revoke",
+    "processing_ms",
+    "stall_percent",
+    "stall_ms",
+    "topics",
+];
+
+pub(super) fn group(t: &Table) -> Res<GroupSpec> {
+    t.only(&GROUP_KEYS)?;
+    let d = GroupMemberConfig::new("ksim-group");
+    let config = GroupMemberConfig {
+        group_id: t.or("group.id", d.group_id.clone(), |v| {
+            v.str().map(str::to_owned)
+        })?,
+        session_timeout_ms: t.or("session.timeout.ms", d.session_timeout_ms, |v| {
+            v.int_in(1, INT)
+        })?,
+        heartbeat_interval_ms: t.or("heartbeat.interval.ms", d.heartbeat_interval_ms, |v| {
+            v.int_in(1, INT)
+        })?,
+        max_poll_interval_ms: t.or("max.poll.interval.ms", d.max_poll_interval_ms, |v| {
+            v.int_in(1, INT)
+        })?,
+        enable_auto_commit: t.or("enable.auto.commit", d.enable_auto_commit, Value::bool)?,
+        auto_commit_interval_ms: t.or(
+            "auto.commit.interval.ms",
+            d.auto_commit_interval_ms,
+            |v| v.int_in(0, INT),
+        )?,
+        auto_offset_reset: t.or("auto.offset.reset", d.auto_offset_reset, auto_offset_reset)?,
+        partition_assignment_strategy: t.or(
+            "partition.assignment.strategy",
+            d.partition_assignment_strategy.clone(),
+            strategy,
+        )?,
+        default_api_timeout_ms: t.or("default.api.timeout.ms", d.default_api_timeout_ms, |v| {
+            v.int_in(1, INT)
+        })?,
+        commit_on_revoke: t.or("commit_on_revoke", false, Value::bool)?,
+    };
+    if config.heartbeat_interval_ms >= config.session_timeout_ms {
+        return Err(t.blame(
+            &["heartbeat.interval.ms"],
+            format!(
+                "group.\"heartbeat.interval.ms\" ({}) must be lower than \"session.timeout.ms\" ({}), as Kafka requires",
+                config.heartbeat_interval_ms, config.session_timeout_ms
+            ),
+        ));
+    }
+    let max_poll_interval_ms = config.max_poll_interval_ms;
+    Ok(GroupSpec {
+        config,
+        members: t.or("members", 3, |v| v.int_in(1, 20))?,
+        topics: t.opt("topics", |v| {
+            v.array()?
+                .iter()
+                .map(|s| s.str().map(str::to_owned))
+                .collect::<Res<Vec<_>>>()
+        })?,
+        commit: t.or("commit", CommitMode::Sync, commit_mode)?,
+        processing_ms: t.or("processing_ms", (1, 5), |v| v.range(0))?,
+        stall_percent: t.or("stall_percent", 0, |v| v.int_in(0, 100))?,
+        stall_ms: t.or("stall_ms", max_poll_interval_ms + 5_000, |v| {
+            v.int_in(0, LONG)
+        })?,
+    })
+}
+
+/// `auto.offset.reset`: Kafka's "earliest" or "latest" ("none" is not modelled).
+fn auto_offset_reset(v: &Value) -> Res<StartPosition> {
+    match v.str()? {
+        "earliest" => Ok(StartPosition::Earliest),
+        "latest" => Ok(StartPosition::Latest),
+        other => Err(v.bad(format_args!(
+            "(\"{other}\") must be \"earliest\" or \"latest\""
+        ))),
+    }
+}
+
+/// `partition.assignment.strategy`: one assignor name or a list, in order of preference.
+fn strategy(v: &Value) -> Res<Vec<Assignor>> {
+    let names: Vec<Value> = match v.as_integer() {
+        Some(_) => return Err(v.wrong_type("an assignor name or a list of them")),
+        None if v.str().is_ok() => vec![v.clone()],
+        None => v.array()?,
+    };
+    let mut assignors = Vec::new();
+    for name in &names {
+        let s = name.str()?;
+        let a = Assignor::from_name(s).ok_or_else(|| {
+            name.bad(format_args!(
+                "(\"{s}\") is not an assignor: \"range\", \"roundrobin\", \"sticky\" or \"cooperative-sticky\""
+            ))
+        })?;
+        assignors.push(a);
+    }
+    if assignors.is_empty() {
+        return Err(v.bad("must name at least one assignor"));
+    }
+    Ok(assignors)
+}
+
+/// How the application commits: "sync" (`commitSync` after processing), "async" (`commitAsync`), "none".
+fn commit_mode(v: &Value) -> Res<CommitMode> {
+    match v.str()? {
+        "sync" => Ok(CommitMode::Sync),
+        "async" => Ok(CommitMode::Async),
+        "none" => Ok(CommitMode::None),
+        other => Err(v.bad(format_args!(
+            "(\"{other}\") must be \"sync\", \"async\" or \"none\""
+        ))),
+    }
+}
