@@ -10,6 +10,7 @@ pub mod aborted_read;
 mod check_all_tests;
 pub mod committed_lost;
 pub mod divergence;
+pub mod double_owner;
 pub mod duplicate;
 pub mod final_state;
 pub mod hw_regression;
@@ -31,7 +32,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 12] = [
+pub const CHECKERS: [(ViolationKind, Checker); 13] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -44,6 +45,7 @@ pub const CHECKERS: [(ViolationKind, Checker); 12] = [
     (ViolationKind::TornTransaction, torn_transaction::check),
     (ViolationKind::ZombieWrite, zombie_write::check),
     (ViolationKind::NoConvergence, final_state::check),
+    (ViolationKind::DoubleOwner, double_owner::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -92,6 +94,9 @@ pub enum ViolationKind {
     /// A fenced producer epoch's batch was appended after a newer epoch of the same producer id had written.
     #[serde(rename = "zombie-write")]
     ZombieWrite,
+    /// Two members of a consumer group owned one partition at once, or a member processed one it had given up.
+    #[serde(rename = "double-owner")]
+    DoubleOwner,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -101,7 +106,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 13] = [
+    pub const ALL: [ViolationKind; 14] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -113,6 +118,7 @@ impl ViolationKind {
         ViolationKind::AbortedRead,
         ViolationKind::TornTransaction,
         ViolationKind::ZombieWrite,
+        ViolationKind::DoubleOwner,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -130,6 +136,7 @@ impl ViolationKind {
             ViolationKind::AbortedRead => "aborted-read",
             ViolationKind::TornTransaction => "torn-transaction",
             ViolationKind::ZombieWrite => "zombie-write",
+            ViolationKind::DoubleOwner => "double-owner",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }

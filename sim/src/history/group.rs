@@ -139,7 +139,9 @@ impl GroupOp {
 /// What the groups of a run were and how they ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupHistory {
-    /// Every member's operations, in the order they happened (by `at_ms`, ties in the order recorded).
+    /// Every member's operations, in the order they happened (by `at_ms`, ties in the order recorded). Within one
+    /// millisecond the checkers take this order as the order of events (double-owner tells "revoked, then given to
+    /// another" from the reverse by it), so record ties in the order they happened.
     pub ops: Vec<GroupOp>,
     /// Per group, the topics it subscribed to and its input for consume-transform-produce.
     pub groups: BTreeMap<String, GroupInfo>,
