@@ -13,7 +13,9 @@ pub mod divergence;
 pub mod double_owner;
 pub mod duplicate;
 pub mod final_state;
+mod group_support;
 pub mod hw_regression;
+pub mod lost_consume;
 pub mod lost_write;
 pub mod nonmonotonic_poll;
 pub mod poll_skip;
@@ -32,7 +34,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 13] = [
+pub const CHECKERS: [(ViolationKind, Checker); 14] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -46,6 +48,7 @@ pub const CHECKERS: [(ViolationKind, Checker); 13] = [
     (ViolationKind::ZombieWrite, zombie_write::check),
     (ViolationKind::NoConvergence, final_state::check),
     (ViolationKind::DoubleOwner, double_owner::check),
+    (ViolationKind::LostConsume, lost_consume::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -97,6 +100,9 @@ pub enum ViolationKind {
     /// Two members of a consumer group owned one partition at once, or a member processed one it had given up.
     #[serde(rename = "double-owner")]
     DoubleOwner,
+    /// A consumer group committed past a record that none of its members processed or skipped on purpose.
+    #[serde(rename = "lost-consume")]
+    LostConsume,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -106,7 +112,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 14] = [
+    pub const ALL: [ViolationKind; 15] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -119,6 +125,7 @@ impl ViolationKind {
         ViolationKind::TornTransaction,
         ViolationKind::ZombieWrite,
         ViolationKind::DoubleOwner,
+        ViolationKind::LostConsume,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -137,6 +144,7 @@ impl ViolationKind {
             ViolationKind::TornTransaction => "torn-transaction",
             ViolationKind::ZombieWrite => "zombie-write",
             ViolationKind::DoubleOwner => "double-owner",
+            ViolationKind::LostConsume => "lost-consume",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }

@@ -60,7 +60,9 @@ pub enum GroupOp {
         at_ms: u64,
     },
     /// The member's position moved on purpose: `auto.offset.reset` (no committed offset, or out of range) or a
-    /// truncation found by KIP-320 validation. Records in `[from, to)` were skipped on purpose when `to > from`.
+    /// truncation found by KIP-320 validation. Records in `[from, to)` were skipped on purpose when `to > from`;
+    /// without a position before (`from` None, e.g. `latest` for a group with no committed offset) every record
+    /// below `to` was.
     Reset {
         group: String,
         process: u32,
