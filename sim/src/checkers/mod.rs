@@ -12,6 +12,7 @@ pub mod committed_lost;
 pub mod divergence;
 pub mod double_owner;
 pub mod duplicate;
+pub mod duplicate_consume;
 pub mod final_state;
 mod group_support;
 pub mod hw_regression;
@@ -34,7 +35,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 14] = [
+pub const CHECKERS: [(ViolationKind, Checker); 15] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -49,6 +50,7 @@ pub const CHECKERS: [(ViolationKind, Checker); 14] = [
     (ViolationKind::NoConvergence, final_state::check),
     (ViolationKind::DoubleOwner, double_owner::check),
     (ViolationKind::LostConsume, lost_consume::check),
+    (ViolationKind::DuplicateConsume, duplicate_consume::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -103,6 +105,9 @@ pub enum ViolationKind {
     /// A consumer group committed past a record that none of its members processed or skipped on purpose.
     #[serde(rename = "lost-consume")]
     LostConsume,
+    /// A consumer group processed a record more than once (what at-least-once delivery allows).
+    #[serde(rename = "duplicate-consume")]
+    DuplicateConsume,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -112,7 +117,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 15] = [
+    pub const ALL: [ViolationKind; 16] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -126,6 +131,7 @@ impl ViolationKind {
         ViolationKind::ZombieWrite,
         ViolationKind::DoubleOwner,
         ViolationKind::LostConsume,
+        ViolationKind::DuplicateConsume,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -145,6 +151,7 @@ impl ViolationKind {
             ViolationKind::ZombieWrite => "zombie-write",
             ViolationKind::DoubleOwner => "double-owner",
             ViolationKind::LostConsume => "lost-consume",
+            ViolationKind::DuplicateConsume => "duplicate-consume",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }
