@@ -19,6 +19,7 @@ pub mod hw_regression;
 pub mod lost_consume;
 pub mod lost_write;
 pub mod nonmonotonic_poll;
+pub mod offset_regression;
 pub mod poll_skip;
 pub mod reorder;
 mod support;
@@ -35,7 +36,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 15] = [
+pub const CHECKERS: [(ViolationKind, Checker); 16] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -51,6 +52,7 @@ pub const CHECKERS: [(ViolationKind, Checker); 15] = [
     (ViolationKind::DoubleOwner, double_owner::check),
     (ViolationKind::LostConsume, lost_consume::check),
     (ViolationKind::DuplicateConsume, duplicate_consume::check),
+    (ViolationKind::OffsetRegression, offset_regression::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -108,6 +110,9 @@ pub enum ViolationKind {
     /// A consumer group processed a record more than once (what at-least-once delivery allows).
     #[serde(rename = "duplicate-consume")]
     DuplicateConsume,
+    /// A consumer group's committed offset of a partition went back without a reset.
+    #[serde(rename = "offset-regression")]
+    OffsetRegression,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -117,7 +122,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 16] = [
+    pub const ALL: [ViolationKind; 17] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -132,6 +137,7 @@ impl ViolationKind {
         ViolationKind::DoubleOwner,
         ViolationKind::LostConsume,
         ViolationKind::DuplicateConsume,
+        ViolationKind::OffsetRegression,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -152,6 +158,7 @@ impl ViolationKind {
             ViolationKind::DoubleOwner => "double-owner",
             ViolationKind::LostConsume => "lost-consume",
             ViolationKind::DuplicateConsume => "duplicate-consume",
+            ViolationKind::OffsetRegression => "offset-regression",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }
