@@ -13,6 +13,7 @@ pub mod divergence;
 pub mod double_owner;
 pub mod duplicate;
 pub mod duplicate_consume;
+pub mod eos_violation;
 pub mod final_state;
 mod group_support;
 pub mod hw_regression;
@@ -36,7 +37,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 16] = [
+pub const CHECKERS: [(ViolationKind, Checker); 17] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -53,6 +54,7 @@ pub const CHECKERS: [(ViolationKind, Checker); 16] = [
     (ViolationKind::LostConsume, lost_consume::check),
     (ViolationKind::DuplicateConsume, duplicate_consume::check),
     (ViolationKind::OffsetRegression, offset_regression::check),
+    (ViolationKind::EosViolation, eos_violation::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -113,6 +115,9 @@ pub enum ViolationKind {
     /// A consumer group's committed offset of a partition went back without a reset.
     #[serde(rename = "offset-regression")]
     OffsetRegression,
+    /// Consume-transform-produce: a consumed input record has no committed output, or more than one.
+    #[serde(rename = "eos-violation")]
+    EosViolation,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -122,7 +127,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 17] = [
+    pub const ALL: [ViolationKind; 18] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -138,6 +143,7 @@ impl ViolationKind {
         ViolationKind::LostConsume,
         ViolationKind::DuplicateConsume,
         ViolationKind::OffsetRegression,
+        ViolationKind::EosViolation,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -159,6 +165,7 @@ impl ViolationKind {
             ViolationKind::LostConsume => "lost-consume",
             ViolationKind::DuplicateConsume => "duplicate-consume",
             ViolationKind::OffsetRegression => "offset-regression",
+            ViolationKind::EosViolation => "eos-violation",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }
