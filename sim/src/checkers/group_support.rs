@@ -97,7 +97,7 @@ fn acknowledged(
         (Outcome::Ok, Effect::Surely) => {
             // A transactional commit's offsets become the group's when the transaction's marker is written, which
             // the EndTxn answer confirms; the TxnOffsetCommit answer only staged them.
-            let txn_end = txn.and_then(|i| history.transactions[i].complete_ms);
+            let txn_end = txn.and_then(|i| history.transactions.get(i)?.complete_ms);
             Some(Some(txn_end.unwrap_or(at_ms)))
         }
         _ => Some(None),
