@@ -2,8 +2,9 @@
 
 use super::test_support::*;
 use super::{check_all, ViolationKind};
-use crate::history::{FinalPartition, History};
+use crate::history::{FinalPartition, History, Outcome};
 use ksim_model::observe::OffsetValue;
+use ksim_model::TopicPartition;
 
 /// An unclean election: leader 1 committed offsets 0..3, power loss took broker 1, and broker 2 (out of sync, with
 /// only offset 0) took over and reused offsets 1 and 2. A consumer had read the old records.
@@ -140,6 +141,82 @@ fn clean_transactional_history_has_no_violations() {
         seek(6, &q, 0, 12),
         poll(6, &q, &q_records, 16),
     ];
+    assert_eq!(check_all(&history), vec![]);
+}
+
+/// A consumer group over t-0 with an eager rebalance: member 1 starts from no committed offset (reset to the
+/// earliest), processes and commits half, gives the partition up; member 2 fetches the commit and does the rest.
+/// Every group checker must stay quiet, and so must the others.
+#[test]
+fn clean_group_history_has_no_violations() {
+    let p = tp(0);
+    let log = records(0..4);
+    let ops = vec![
+        assigned(1, 1, &[&p], 10),
+        fetched(1, &p, None, 11),
+        reset(1, &p, None, 0, 11),
+        processed(1, 1, &p, &log[..2], 20, 21),
+        commit(1, 1, &[(p.clone(), 2)], Outcome::Ok, (22, 23)),
+        revoked(1, &[&p], 30),
+        assigned(1, 2, &[], 40),
+        assigned(2, 2, &[&p], 40),
+        fetched(2, &p, Some(2), 41),
+        processed(2, 2, &p, &log[2..], 42, 43),
+        commit(2, 2, &[(p.clone(), 4)], Outcome::Ok, (44, 45)),
+        stopped(1, 50),
+    ];
+    let mut history = group_history(ops, Some(&[(p.clone(), 4)]));
+    history
+        .final_partitions
+        .insert(p.clone(), converged(&log, &[1, 2]));
+    history.sends = log.iter().map(|&(o, v)| ok_send(v, &p, o)).collect();
+    history.observations = vec![(5, hw(1, &p, 1, true, (0, 4), &log))];
+    assert_eq!(check_all(&history), vec![]);
+}
+
+/// Consume-transform-produce: member 1 turns t-0's two records into two outputs on out-0 and commits its offsets
+/// in the same transaction; an earlier attempt was aborted and its output stays in the log, aborted.
+#[test]
+fn clean_consume_transform_produce_history_has_no_violations() {
+    let (p, out) = (tp(0), TopicPartition::new("out", 0));
+    let input = records(0..2);
+    let output = txn_log()
+        .txn(7, 0, &[990])
+        .abort(7, 0)
+        .txn(7, 0, &[1000, 1001])
+        .commit(7, 0);
+    let ops = vec![
+        assigned(1, 1, &[&p], 10),
+        fetched(1, &p, None, 11),
+        reset(1, &p, None, 0, 11),
+        in_txn(processed(1, 1, &p, &input[..1], 20, 21), 0),
+        transformed(1, &p, input[0], 990, 0, 21),
+        in_txn(processed(1, 1, &p, &input, 30, 31), 1),
+        transformed(1, &p, input[0], 1000, 1, 31),
+        transformed(1, &p, input[1], 1001, 1, 31),
+        txn_commit(1, &[(p.clone(), 2)], 1, (32, 33)),
+    ];
+    let mut history = group_history(ops, Some(&[(p.clone(), 2)]));
+    history
+        .groups
+        .groups
+        .get_mut(GROUP)
+        .expect("group_history declares g")
+        .output_topics = vec!["out".to_string()];
+    history.transactions = vec![aborted_txn(7, &[990]), committed_txn(7, &[1000, 1001])];
+    history.sends = vec![
+        ok_send(100, &p, 0),
+        ok_send(101, &p, 1),
+        txn_send(990, &out, 0),
+        txn_send(1000, &out, 2),
+        txn_send(1001, &out, 3),
+    ];
+    history
+        .final_partitions
+        .insert(p.clone(), converged(&input, &[1, 2]));
+    history
+        .final_partitions
+        .insert(out.clone(), output.converged(&[1, 2]));
     assert_eq!(check_all(&history), vec![]);
 }
 

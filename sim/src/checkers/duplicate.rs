@@ -69,7 +69,7 @@ fn judge(copies: &Copies, send: &SendOp) -> Violation {
         send.process,
         copies.value,
         copies.tp,
-        listed(&copies.offsets)
+        support::listed(&copies.offsets)
     );
     let records = copies.offsets.iter().map(|&o| (o, copies.value)).collect();
     support::violation(
@@ -79,18 +79,6 @@ fn judge(copies: &Copies, send: &SendOp) -> Violation {
         records,
         message,
     )
-}
-
-/// "1", "1 and 4", "1, 3 and 4".
-fn listed(offsets: &[Offset]) -> String {
-    match offsets {
-        [] => String::new(),
-        [only] => only.to_string(),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(|o| o.to_string()).collect();
-            format!("{} and {last}", init.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,11 +10,17 @@ pub mod aborted_read;
 mod check_all_tests;
 pub mod committed_lost;
 pub mod divergence;
+pub mod double_owner;
 pub mod duplicate;
+pub mod duplicate_consume;
+pub mod eos_violation;
 pub mod final_state;
+mod group_support;
 pub mod hw_regression;
+pub mod lost_consume;
 pub mod lost_write;
 pub mod nonmonotonic_poll;
+pub mod offset_regression;
 pub mod poll_skip;
 pub mod reorder;
 mod support;
@@ -31,7 +37,7 @@ pub type Checker = fn(&History) -> Vec<Violation>;
 
 /// Every checker, in a fixed order. `final_state` (no-convergence) is here too: a liveness failure is reported
 /// with the rest, and the scenario's allow-list decides what it means.
-pub const CHECKERS: [(ViolationKind, Checker); 12] = [
+pub const CHECKERS: [(ViolationKind, Checker); 17] = [
     (ViolationKind::LostWrite, lost_write::check),
     (ViolationKind::Divergence, divergence::check),
     (ViolationKind::HwRegression, hw_regression::check),
@@ -44,6 +50,11 @@ pub const CHECKERS: [(ViolationKind, Checker); 12] = [
     (ViolationKind::TornTransaction, torn_transaction::check),
     (ViolationKind::ZombieWrite, zombie_write::check),
     (ViolationKind::NoConvergence, final_state::check),
+    (ViolationKind::DoubleOwner, double_owner::check),
+    (ViolationKind::LostConsume, lost_consume::check),
+    (ViolationKind::DuplicateConsume, duplicate_consume::check),
+    (ViolationKind::OffsetRegression, offset_regression::check),
+    (ViolationKind::EosViolation, eos_violation::check),
 ];
 
 /// Runs every checker on `history`. The result is sorted by kind, partition, time, records and message, so it
@@ -92,6 +103,21 @@ pub enum ViolationKind {
     /// A fenced producer epoch's batch was appended after a newer epoch of the same producer id had written.
     #[serde(rename = "zombie-write")]
     ZombieWrite,
+    /// Two members of a consumer group owned one partition at once, or a member processed one it had given up.
+    #[serde(rename = "double-owner")]
+    DoubleOwner,
+    /// A consumer group committed past a record that none of its members processed or skipped on purpose.
+    #[serde(rename = "lost-consume")]
+    LostConsume,
+    /// A consumer group processed a record more than once (what at-least-once delivery allows).
+    #[serde(rename = "duplicate-consume")]
+    DuplicateConsume,
+    /// A consumer group's committed offset of a partition went back without a reset.
+    #[serde(rename = "offset-regression")]
+    OffsetRegression,
+    /// Consume-transform-produce: a consumed input record has no committed output, or more than one.
+    #[serde(rename = "eos-violation")]
+    EosViolation,
     /// An online invariant (HW <= LEO, one leader per epoch, ...) failed inside the simulation.
     #[serde(rename = "invariant")]
     Invariant,
@@ -101,7 +127,7 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
-    pub const ALL: [ViolationKind; 13] = [
+    pub const ALL: [ViolationKind; 18] = [
         ViolationKind::LostWrite,
         ViolationKind::Divergence,
         ViolationKind::HwRegression,
@@ -113,6 +139,11 @@ impl ViolationKind {
         ViolationKind::AbortedRead,
         ViolationKind::TornTransaction,
         ViolationKind::ZombieWrite,
+        ViolationKind::DoubleOwner,
+        ViolationKind::LostConsume,
+        ViolationKind::DuplicateConsume,
+        ViolationKind::OffsetRegression,
+        ViolationKind::EosViolation,
         ViolationKind::Invariant,
         ViolationKind::NoConvergence,
     ];
@@ -130,6 +161,11 @@ impl ViolationKind {
             ViolationKind::AbortedRead => "aborted-read",
             ViolationKind::TornTransaction => "torn-transaction",
             ViolationKind::ZombieWrite => "zombie-write",
+            ViolationKind::DoubleOwner => "double-owner",
+            ViolationKind::LostConsume => "lost-consume",
+            ViolationKind::DuplicateConsume => "duplicate-consume",
+            ViolationKind::OffsetRegression => "offset-regression",
+            ViolationKind::EosViolation => "eos-violation",
             ViolationKind::Invariant => "invariant",
             ViolationKind::NoConvergence => "no-convergence",
         }

@@ -100,6 +100,18 @@ pub(crate) fn final_reads(history: &History) -> BTreeMap<&TopicPartition, BTreeM
         .collect()
 }
 
+/// "1", "1 and 4", "1, 3 and 4": a list in words, for messages.
+pub(crate) fn listed<T: std::fmt::Display>(items: &[T]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|i| i.to_string()).collect();
+            format!("{} and {last}", init.join(", "))
+        }
+    }
+}
+
 /// What a consumer was entitled to expect before reading its next record of a partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expect {

@@ -1,7 +1,8 @@
 //! Builders for the small hand-made histories that the checker tests judge.
 
 use crate::history::{
-    ConsumeOp, FinalBatch, FinalPartition, FinalReplica, History, Outcome, SendOp, TxnIntent, TxnOp,
+    CommitKind, ConsumeOp, FinalBatch, FinalPartition, FinalReplica, GroupInfo, GroupOp, History,
+    Outcome, SendOp, TxnIntent, TxnOp,
 };
 use ksim_model::observe::{Observation, OffsetValue};
 use ksim_model::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -253,5 +254,190 @@ impl TxnLog {
         }
         partition.batches = self.batches;
         partition
+    }
+}
+
+/// The consumer group every group builder below writes to.
+pub const GROUP: &str = "g";
+
+/// A history of group `g` (subscribed to topic `t`, range assignor) made of `ops`, with the final committed
+/// offsets `final_committed` (None: the coordinator never answered the final OffsetFetch).
+pub fn group_history(
+    ops: Vec<GroupOp>,
+    final_committed: Option<&[(TopicPartition, Offset)]>,
+) -> History {
+    let mut history = History::default();
+    history.groups.ops = ops;
+    history.groups.groups.insert(
+        GROUP.to_string(),
+        GroupInfo {
+            topics: vec!["t".to_string()],
+            assignor: "range".to_string(),
+            output_topics: Vec::new(),
+        },
+    );
+    if let Some(offsets) = final_committed {
+        history
+            .groups
+            .final_committed
+            .insert(GROUP.to_string(), offsets.iter().cloned().collect());
+    }
+    history
+}
+
+/// Member `process` (member id `m<process>`) was assigned `partitions` in `generation`.
+pub fn assigned(
+    process: u32,
+    generation: i32,
+    partitions: &[&TopicPartition],
+    at_ms: u64,
+) -> GroupOp {
+    GroupOp::Assigned {
+        group: GROUP.to_string(),
+        process,
+        member_id: format!("m{process}"),
+        generation,
+        partitions: partitions.iter().map(|&tp| tp.clone()).collect(),
+        at_ms,
+    }
+}
+
+/// `onPartitionsRevoked`: the member gave `partitions` up.
+pub fn revoked(process: u32, partitions: &[&TopicPartition], at_ms: u64) -> GroupOp {
+    GroupOp::Revoked {
+        group: GROUP.to_string(),
+        process,
+        partitions: partitions.iter().map(|&tp| tp.clone()).collect(),
+        lost: false,
+        at_ms,
+    }
+}
+
+pub fn stopped(process: u32, at_ms: u64) -> GroupOp {
+    GroupOp::Stopped {
+        group: GROUP.to_string(),
+        process,
+        at_ms,
+    }
+}
+
+pub fn fetched(
+    process: u32,
+    tp: &TopicPartition,
+    committed: Option<Offset>,
+    at_ms: u64,
+) -> GroupOp {
+    GroupOp::Fetched {
+        group: GROUP.to_string(),
+        process,
+        tp: tp.clone(),
+        committed,
+        at_ms,
+    }
+}
+
+pub fn reset(
+    process: u32,
+    tp: &TopicPartition,
+    from: Option<Offset>,
+    to: Offset,
+    at_ms: u64,
+) -> GroupOp {
+    GroupOp::Reset {
+        group: GROUP.to_string(),
+        process,
+        tp: tp.clone(),
+        from,
+        to,
+        at_ms,
+    }
+}
+
+/// Member `process` processed `records` of `tp` (outside a transaction) that it polled at `polled_ms` in
+/// `generation`, finishing at `at_ms`.
+pub fn processed(
+    process: u32,
+    generation: i32,
+    tp: &TopicPartition,
+    records: &[OffsetValue],
+    polled_ms: u64,
+    at_ms: u64,
+) -> GroupOp {
+    GroupOp::Processed {
+        group: GROUP.to_string(),
+        process,
+        generation,
+        tp: tp.clone(),
+        records: records.to_vec(),
+        polled_ms,
+        at_ms,
+        txn: None,
+    }
+}
+
+/// The same processing, its output written in transaction `txn` (index into `History::transactions`).
+pub fn in_txn(mut op: GroupOp, txn_index: usize) -> GroupOp {
+    if let GroupOp::Processed { txn, .. } = &mut op {
+        *txn = Some(txn_index);
+    }
+    op
+}
+
+/// A manual commit of `offsets` by `process` in `generation`, invoked at `invoke_ms` and ending at `at_ms`.
+pub fn commit(
+    process: u32,
+    generation: i32,
+    offsets: &[(TopicPartition, Offset)],
+    outcome: Outcome,
+    (invoke_ms, at_ms): (u64, u64),
+) -> GroupOp {
+    GroupOp::Commit {
+        group: GROUP.to_string(),
+        process,
+        generation,
+        kind: CommitKind::Manual,
+        offsets: offsets.to_vec(),
+        outcome,
+        invoke_ms,
+        at_ms,
+    }
+}
+
+/// `sendOffsetsToTransaction` of `offsets` in transaction `txn`, answered Ok at `at_ms`.
+pub fn txn_commit(
+    process: u32,
+    offsets: &[(TopicPartition, Offset)],
+    txn: usize,
+    (invoke_ms, at_ms): (u64, u64),
+) -> GroupOp {
+    GroupOp::Commit {
+        group: GROUP.to_string(),
+        process,
+        generation: 1,
+        kind: CommitKind::Transactional { txn },
+        offsets: offsets.to_vec(),
+        outcome: Outcome::Ok,
+        invoke_ms,
+        at_ms,
+    }
+}
+
+/// Consume-transform-produce: `input` of `input_tp` became `output_value`, sent in transaction `txn`.
+pub fn transformed(
+    process: u32,
+    input_tp: &TopicPartition,
+    input: OffsetValue,
+    output_value: u64,
+    txn: usize,
+    at_ms: u64,
+) -> GroupOp {
+    GroupOp::Transformed {
+        group: GROUP.to_string(),
+        process,
+        input_tp: input_tp.clone(),
+        input,
+        output_value,
+        txn,
+        at_ms,
     }
 }

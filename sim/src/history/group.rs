@@ -60,7 +60,9 @@ pub enum GroupOp {
         at_ms: u64,
     },
     /// The member's position moved on purpose: `auto.offset.reset` (no committed offset, or out of range) or a
-    /// truncation found by KIP-320 validation. Records in `[from, to)` were skipped on purpose when `to > from`.
+    /// truncation found by KIP-320 validation. Records in `[from, to)` were skipped on purpose when `to > from`;
+    /// without a position before (`from` None, e.g. `latest` for a group with no committed offset) every record
+    /// below `to` was.
     Reset {
         group: String,
         process: u32,
@@ -139,7 +141,9 @@ impl GroupOp {
 /// What the groups of a run were and how they ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupHistory {
-    /// Every member's operations, in the order they happened (by `at_ms`, ties in the order recorded).
+    /// Every member's operations, in the order they happened (by `at_ms`, ties in the order recorded). Within one
+    /// millisecond the checkers take this order as the order of events (double-owner tells "revoked, then given to
+    /// another" from the reverse by it), so record ties in the order they happened.
     pub ops: Vec<GroupOp>,
     /// Per group, the topics it subscribed to and its input for consume-transform-produce.
     pub groups: BTreeMap<String, GroupInfo>,
