@@ -363,4 +363,6 @@ mod group_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod txn_offset_tests;
+#[cfg(test)]
 mod txn_tests;
