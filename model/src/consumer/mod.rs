@@ -20,6 +20,7 @@
 //!   metadata, as Kafka's `FetchCollector` treats it.
 
 mod fetch;
+mod group_metadata;
 mod metadata;
 mod partition;
 #[cfg(test)]
@@ -28,6 +29,8 @@ mod requests;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+pub use group_metadata::{ConsumerGroupMetadata, UNKNOWN_GENERATION_ID};
 
 use crate::config::ConsumerConfig;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
