@@ -63,6 +63,8 @@ pub enum ErrorCode {
     INVALID_GROUP_ID,
     /// An offset commit for the partition is still being stored (KIP-447): fetch again shortly.
     UNSTABLE_OFFSET_COMMIT,
+    /// A static member's `group.instance.id` is now held by another member id: this one was replaced.
+    FENCED_INSTANCE_ID,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
 }

@@ -1,17 +1,23 @@
 //! The group coordinator a broker hosts for each `__consumer_offsets` partition it leads: groups and offsets are
 //! loaded from that partition's log when the broker becomes its leader, the coordinator's appends (a group's
 //! assignment, committed offsets) are written with acks=all and take effect once the high watermark passes them,
-//! and leadership lost unloads it all (waiting members are told NOT_COORDINATOR).
+//! and leadership lost unloads it all (waiting members are told NOT_COORDINATOR). A transaction's offsets
+//! (TxnOffsetCommit) are written as its producer's transactional batch and settle when that producer's marker in
+//! the partition is committed (Kafka's `onTransactionCompleted`, called from the WriteTxnMarkers path).
 
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
-use crate::group::coordinator::{join_error, sync_error, Effect, GroupCoordinator, GroupLogRecord};
+use crate::group::coordinator::{
+    join_error, sync_error, Effect, GroupCoordinator, GroupLogRecord, TxnProducer,
+};
 use crate::ids::{LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::internal_topics::CONSUMER_OFFSETS_TOPIC;
 use crate::protocol::{
     HeartbeatResponse, LeaveGroupResponse, Message, OffsetCommitResponse, OffsetFetchResponse,
+    TxnOffsetCommitResponse,
 };
-use crate::record::{BatchAttributes, InternalValue, Record};
+use crate::record::{BatchAttributes, BatchProducer, InternalValue, Record};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -26,6 +32,8 @@ pub(super) struct HostedGroups {
 
 struct GroupAppend {
     token: u64,
+    /// Where the batch is in the log: what the coordinator is told once it is committed.
+    base_offset: Offset,
     /// One past the last record: the HW must reach it.
     required_offset: Offset,
     /// Kafka gives a group coordinator's append `offsets.commit.timeout.ms`.
@@ -56,6 +64,7 @@ impl Broker {
             Message::LeaveGroupRequest(r) => &r.group_id,
             Message::OffsetCommitRequest(r) => &r.group_id,
             Message::OffsetFetchRequest(r) => &r.group_id,
+            Message::TxnOffsetCommitRequest(r) => &r.group_id,
             other => panic!("not a group request: {}", other.api_name()),
         };
         let partition = self.group_partition_of(group_id);
@@ -71,6 +80,7 @@ impl Broker {
             Message::LeaveGroupRequest(r) => c.leave_group(now_ms, from, correlation_id, r),
             Message::OffsetCommitRequest(r) => c.commit_offsets(now_ms, from, correlation_id, r),
             Message::OffsetFetchRequest(r) => c.fetch_offsets(from, correlation_id, r),
+            Message::TxnOffsetCommitRequest(r) => c.txn_commit_offsets(from, correlation_id, r),
             _ => unreachable!("matched above"),
         };
         self.apply_group_effects(now_ms, partition, effects);
@@ -87,12 +97,16 @@ impl Broker {
                         correlation_id,
                         message,
                     } => self.send(to, correlation_id, message),
-                    Effect::Append { token, records } => {
+                    Effect::Append {
+                        token,
+                        records,
+                        producer,
+                    } => {
                         if let Err(error) =
-                            self.append_group_records(now_ms, partition, token, records)
+                            self.append_group_records(now_ms, partition, token, records, producer)
                         {
                             let hosted = self.group_coordinators.get_mut(&partition).unwrap();
-                            queue.extend(hosted.coordinator.appended(now_ms, token, error));
+                            queue.extend(hosted.coordinator.appended(now_ms, token, Err(error)));
                         }
                     }
                 }
@@ -100,16 +114,20 @@ impl Broker {
         }
     }
 
-    /// Appends a coordinator's records as leader of its partition, refused when the ISR is below its minimum.
+    /// Appends a coordinator's records as leader of its partition, refused when the ISR is below its minimum or,
+    /// for a transaction's offsets, when the partition knows a newer epoch of the producer (Kafka's log append
+    /// checks the epoch of a coordinator's batch as of a client's: INVALID_PRODUCER_EPOCH).
     fn append_group_records(
         &mut self,
         now_ms: u64,
         partition: i32,
         token: u64,
         records: Vec<GroupLogRecord>,
+        producer: Option<TxnProducer>,
     ) -> Result<(), ErrorCode> {
         let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition);
         let min_isr = self.min_insync_replicas(&tp);
+        let fence_epochs = self.config.fixes.has(Fix::Kip98ProducerEpochFencing);
         let me = self.id;
         let log = self
             .partitions
@@ -118,6 +136,11 @@ impl Broker {
             .ok_or(ErrorCode::NOT_LEADER_OR_FOLLOWER)?;
         if log.isr.len() < min_isr {
             return Err(ErrorCode::NOT_ENOUGH_REPLICAS);
+        }
+        if let Some(p) = producer {
+            log.log
+                .producers
+                .check_epoch(p.producer_id, p.producer_epoch, fence_epochs)?;
         }
         let records: Arc<[Record]> = records
             .into_iter()
@@ -131,7 +154,18 @@ impl Broker {
             })
             .collect();
         let count = records.len() as Offset;
-        let base = log.append_as_leader(records, None, BatchAttributes::default(), now_ms);
+        // Kafka builds a TxnOffsetCommit's batch with the producer's id and epoch, base sequence 0, and the
+        // transactional flag; no client produces here, so the sequence is never checked.
+        let batch_producer = producer.map(|p| BatchProducer {
+            producer_id: p.producer_id,
+            producer_epoch: p.producer_epoch,
+            base_sequence: 0,
+        });
+        let attributes = BatchAttributes {
+            transactional: producer.is_some(),
+            control: None,
+        };
+        let base = log.append_as_leader(records, batch_producer, attributes, now_ms);
         let hw = log.maybe_advance_leader_hw(me, min_isr);
         self.observe_opt(hw);
         self.group_coordinators
@@ -140,6 +174,7 @@ impl Broker {
             .appends
             .push(GroupAppend {
                 token,
+                base_offset: base,
                 required_offset: base + count,
                 deadline_ms: now_ms + self.config.group.offsets_commit_timeout_ms,
             });
@@ -162,12 +197,12 @@ impl Broker {
                     .partition(|a| a.required_offset <= hw || a.deadline_ms <= now_ms);
             hosted.appends = waiting;
             for append in done {
-                let error = if append.required_offset <= hw {
-                    ErrorCode::NONE
+                let result = if append.required_offset <= hw {
+                    Ok(append.base_offset)
                 } else {
-                    ErrorCode::REQUEST_TIMED_OUT
+                    Err(ErrorCode::REQUEST_TIMED_OUT)
                 };
-                effects.extend(hosted.coordinator.appended(now_ms, append.token, error));
+                effects.extend(hosted.coordinator.appended(now_ms, append.token, result));
             }
             if hosted
                 .coordinator
@@ -206,20 +241,11 @@ impl Broker {
                 continue;
             }
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition);
-            let records = self.partitions[&tp]
-                .log
-                .file
-                .batches()
-                .iter()
-                .flat_map(|b| b.records.iter())
-                .filter_map(|r| match r.internal.as_deref() {
-                    Some(InternalValue::GroupMetadata(g)) => Some(g),
-                    _ => None,
-                });
+            let batches = self.partitions[&tp].log.file.batches();
             // Member ids name the broker, partition and leader epoch, so no two coordinators hand out the same.
             let prefix = format!("b{}p{}e{}", self.id, partition, leader_epoch);
             let coordinator =
-                GroupCoordinator::load(self.config.group.clone(), &prefix, now_ms, records);
+                GroupCoordinator::load(self.config.group.clone(), &prefix, now_ms, batches);
             self.group_coordinators.insert(
                 partition,
                 HostedGroups {
@@ -228,6 +254,23 @@ impl Broker {
                     appends: Vec::new(),
                 },
             );
+        }
+    }
+
+    /// A transaction marker of `producer_id` is committed in `tp` (its WriteTxnMarkers append completed): if `tp`
+    /// is a `__consumer_offsets` partition whose coordinator this broker hosts, the producer's offsets there are
+    /// committed or dropped (Kafka's `GroupCoordinator.onTransactionCompleted`).
+    pub(super) fn txn_marker_written(
+        &mut self,
+        tp: &TopicPartition,
+        producer_id: i64,
+        committed: bool,
+    ) {
+        if *tp.topic != *CONSUMER_OFFSETS_TOPIC {
+            return;
+        }
+        if let Some(hosted) = self.group_coordinators.get_mut(&tp.partition) {
+            hosted.coordinator.complete_txn(producer_id, committed);
         }
     }
 
@@ -268,6 +311,15 @@ fn not_coordinator(request: &Message) -> Message {
             error,
             offsets: Vec::new(),
         }),
+        Message::TxnOffsetCommitRequest(r) => {
+            Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse {
+                results: r
+                    .offsets
+                    .iter()
+                    .map(|(tp, _)| (tp.clone(), error))
+                    .collect(),
+            })
+        }
         other => panic!("not a group request: {}", other.api_name()),
     }
 }

@@ -8,19 +8,19 @@ use crate::internal_topics::CONSUMER_OFFSETS_TOPIC;
 use crate::protocol::*;
 use crate::storage::Disk;
 
-const ME: BrokerId = 1;
-const CLIENT: NodeId = NodeId::Client(7);
+pub(super) const ME: BrokerId = 1;
+pub(super) const CLIENT: NodeId = NodeId::Client(7);
 
-fn offsets_log() -> TopicPartition {
+pub(super) fn offsets_log() -> TopicPartition {
     TopicPartition::new(CONSUMER_OFFSETS_TOPIC, 0)
 }
 
-fn data() -> TopicPartition {
+pub(super) fn data() -> TopicPartition {
     TopicPartition::new("t", 0)
 }
 
 /// A registered broker leading `__consumer_offsets`-0 at `leader_epoch` (or following broker 2), with metadata.
-fn broker(disk: Disk, leader: BrokerId, leader_epoch: i32) -> Broker {
+pub(super) fn broker(disk: Disk, leader: BrokerId, leader_epoch: i32) -> Broker {
     let config = BrokerConfig {
         offsets_topic_num_partitions: 1,
         ..BrokerConfig::default()
@@ -38,7 +38,7 @@ fn broker(disk: Disk, leader: BrokerId, leader_epoch: i32) -> Broker {
     b
 }
 
-fn lead(b: &mut Broker, leader: BrokerId, leader_epoch: i32) {
+pub(super) fn lead(b: &mut Broker, leader: BrokerId, leader_epoch: i32) {
     let state = LeaderAndIsrPartitionState {
         topic_partition: offsets_log(),
         leader,
@@ -74,7 +74,7 @@ fn lead(b: &mut Broker, leader: BrokerId, leader_epoch: i32) {
 }
 
 /// The answers to the client in `out`.
-fn answers(out: Vec<Output>) -> Vec<Message> {
+pub(super) fn answers(out: Vec<Output>) -> Vec<Message> {
     out.into_iter()
         .filter_map(|o| match o {
             Output::Send { to, message, .. } if to == CLIENT => Some(message),
@@ -127,7 +127,7 @@ fn fetch_offset(b: &mut Broker, now: u64) -> Offset {
 }
 
 /// A one-member group, Stable at generation 1 with t-0, and offset 42 committed; returns the member id.
-fn stable_member_with_offset(b: &mut Broker) -> String {
+pub(super) fn stable_member_with_offset(b: &mut Broker) -> String {
     let req = FindCoordinatorRequest {
         key: "g".into(),
         key_type: CoordinatorType::Group,

@@ -191,7 +191,8 @@ impl Broker {
             | Message::HeartbeatRequest(_)
             | Message::LeaveGroupRequest(_)
             | Message::OffsetCommitRequest(_)
-            | Message::OffsetFetchRequest(_)) => {
+            | Message::OffsetFetchRequest(_)
+            | Message::TxnOffsetCommitRequest(_)) => {
                 self.handle_group_request(now_ms, from, correlation_id, m)
             }
             other => panic!("broker {} cannot handle {}", self.id, other.api_name()),
@@ -361,5 +362,7 @@ impl Broker {
 mod group_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_offset_tests;
 #[cfg(test)]
 mod txn_tests;

@@ -173,8 +173,8 @@ impl Broker {
                     .collect();
                 Message::ProduceResponse(ProduceResponse { partitions })
             }
-            Answer::WriteTxnMarkers { producer_ids } => {
-                Self::txn_markers_response(producer_ids, &delayed.partitions)
+            Answer::WriteTxnMarkers { markers } => {
+                self.txn_markers_response(markers, &delayed.partitions)
             }
         };
         self.send(delayed.client, delayed.correlation_id, message);

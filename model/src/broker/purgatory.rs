@@ -19,9 +19,9 @@ pub struct DelayedProduce {
 #[derive(Clone, Debug)]
 pub enum Answer {
     Produce,
-    /// `producer_ids[i]` is the producer whose marker `partitions[i]` is.
+    /// `markers[i]` is whose marker `partitions[i]` is: the producer id, and whether it commits.
     WriteTxnMarkers {
-        producer_ids: Vec<i64>,
+        markers: Vec<(i64, bool)>,
     },
 }
 

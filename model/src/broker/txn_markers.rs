@@ -83,7 +83,13 @@ impl Broker {
         for p in std::mem::take(&mut send.local) {
             match self.produce_status(&p) {
                 None => waiting.push(p),
-                Some(ErrorCode::NONE) => {}
+                // Written: a marker in a `__consumer_offsets` partition led here settles its offsets, as the
+                // WriteTxnMarkers this broker would have sent itself would.
+                Some(ErrorCode::NONE) => self.txn_marker_written(
+                    &p.tp,
+                    send.marker.producer_id,
+                    send.marker.transaction_result,
+                ),
                 Some(_) => {
                     send.remaining.insert(p.tp);
                     send.retry_at_ms = now_ms + MARKER_RETRY_BACKOFF_MS;

@@ -1,5 +1,6 @@
 //! WriteTxnMarkers on a partition leader: the transaction coordinator's COMMIT or ABORT marker is appended as a
-//! control batch and answered once the ISR has it, as Kafka appends markers with acks=all.
+//! control batch and answered once the ISR has it, as Kafka appends markers with acks=all. A marker committed in a
+//! `__consumer_offsets` partition settles the producer's transactional offsets in the group coordinator there.
 
 use super::purgatory::{Answer, DelayedProduce, PendingPartition};
 use super::Broker;
@@ -21,11 +22,11 @@ impl Broker {
         correlation_id: u64,
         req: WriteTxnMarkersRequest,
     ) {
-        let mut producer_ids = Vec::new();
+        let mut markers = Vec::new();
         let mut partitions = Vec::new();
         for marker in &req.markers {
             for tp in &marker.partitions {
-                producer_ids.push(marker.producer_id);
+                markers.push((marker.producer_id, marker.transaction_result));
                 partitions.push(self.append_marker(now_ms, marker, tp));
             }
         }
@@ -35,7 +36,7 @@ impl Broker {
             // Kafka gives a marker append the broker's `request.timeout.ms`.
             deadline_ms: now_ms + super::REQUEST_TIMEOUT_MS,
             partitions,
-            answer: Answer::WriteTxnMarkers { producer_ids },
+            answer: Answer::WriteTxnMarkers { markers },
         });
         self.try_complete_produces(now_ms);
     }
@@ -107,18 +108,27 @@ impl Broker {
         pending
     }
 
-    /// The answer to a WriteTxnMarkers, grouped by producer as Kafka's response is.
+    /// The answer to a WriteTxnMarkers, grouped by producer as Kafka's response is. Before it goes, the markers
+    /// now committed in `__consumer_offsets` partitions reach their group coordinator, as Kafka's
+    /// `handleWriteTxnMarkersRequest` calls `onTransactionCompleted` for them first.
     pub(super) fn txn_markers_response(
-        producer_ids: &[i64],
+        &mut self,
+        markers: &[(i64, bool)],
         partitions: &[PendingPartition],
     ) -> Message {
-        let mut markers: BTreeMap<i64, Vec<_>> = BTreeMap::new();
-        for (pid, p) in producer_ids.iter().zip(partitions) {
+        let mut by_producer: BTreeMap<i64, Vec<_>> = BTreeMap::new();
+        for (&(pid, committed), p) in markers.iter().zip(partitions) {
             let error = p.result.unwrap_or(ErrorCode::REQUEST_TIMED_OUT);
-            markers.entry(*pid).or_default().push((p.tp.clone(), error));
+            if error == ErrorCode::NONE {
+                self.txn_marker_written(&p.tp, pid, committed);
+            }
+            by_producer
+                .entry(pid)
+                .or_default()
+                .push((p.tp.clone(), error));
         }
         Message::WriteTxnMarkersResponse(WriteTxnMarkersResponse {
-            markers: markers.into_iter().collect(),
+            markers: by_producer.into_iter().collect(),
         })
     }
 }

@@ -22,6 +22,7 @@
 mod assignment;
 mod fetch;
 pub mod group;
+mod group_metadata;
 mod metadata;
 mod partition;
 #[cfg(test)]
@@ -30,6 +31,8 @@ mod requests;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+pub use group_metadata::{ConsumerGroupMetadata, UNKNOWN_GENERATION_ID};
 
 use crate::config::ConsumerConfig;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};

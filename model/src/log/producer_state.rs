@@ -119,6 +119,22 @@ impl ProducerStateManager {
         }
     }
 
+    /// Kafka's `checkProducerEpoch` alone, for a batch a coordinator writes for a producer (a TxnOffsetCommit's
+    /// offsets), which carries no sequence to check: an older epoch is refused, unless fencing is reverted.
+    pub fn check_epoch(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        fence_epochs: bool,
+    ) -> Result<(), ErrorCode> {
+        match self.producers.get(&producer_id) {
+            Some(entry) if fence_epochs && producer_epoch < entry.epoch => {
+                Err(ErrorCode::INVALID_PRODUCER_EPOCH)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Kafka's `appendEndTxnMarker` checks for a marker the coordinator asks to write: not from an older producer
     /// epoch (unless fencing is reverted), nor from an older coordinator than the last one that wrote here.
     pub fn check_marker(

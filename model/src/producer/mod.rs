@@ -48,8 +48,9 @@
 //! - The wait for room on the coordinator's connection has no timeout (Kafka's `awaitNodeReady` gives up after
 //!   `request.timeout.ms` and looks the coordinator up again); answers to transactional requests after a fatal
 //!   error are ignored, and a fatal producer sends no metadata requests either.
-//! - `send_offsets_to_transaction` ends after AddOffsetsToTxn: TxnOffsetCommit to the group coordinator is not
-//!   modelled yet, so no offsets are committed.
+//! - `send_offsets_to_transaction` takes the offsets as plain offsets, without metadata strings or leader epochs.
+//!   Like Kafka's one `consumerGroupCoordinator`, one group coordinator is remembered whichever group it was found
+//!   for, and NOT_COORDINATOR finds it again.
 
 mod accumulator;
 #[cfg(test)]
@@ -108,8 +109,10 @@ pub enum ProducerEvent {
         producer_id: i64,
         producer_epoch: i16,
     },
-    /// `send_offsets_to_transaction` ended: the group's offsets partition is in the transaction.
-    OffsetsAddedToTransaction { group_id: String },
+    /// `send_offsets_to_transaction` ended: the group's offsets partition is in the transaction and its group
+    /// coordinator took every offset into it. They are committed for the group when the transaction commits
+    /// ([`ProducerEvent::TransactionCommitted`]) and dropped if it aborts.
+    OffsetsSentToTransaction { group_id: String },
     /// `commit_transaction` ended: the coordinator committed the transaction.
     TransactionCommitted,
     /// `abort_transaction` ended: the transaction is aborted (and the epoch bumped if it had to be).

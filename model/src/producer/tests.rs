@@ -315,8 +315,26 @@ fn describe(message: &Message) -> String {
             if r.committed { "commit" } else { "abort" }
         ),
         Message::EndTxnResponse(r) => format!("EndTxn {}", r.error),
+        Message::TxnOffsetCommitRequest(r) => format!(
+            "TxnOffsetCommit {:?} id {} epoch {} group {:?} generation {} member {:?} offsets {}",
+            r.transactional_id,
+            r.producer_id,
+            r.producer_epoch,
+            r.group_id,
+            r.generation_id,
+            r.member_id,
+            listed(r.offsets.iter().map(|(tp, o)| format!("{tp}@{o}")))
+        ),
+        Message::TxnOffsetCommitResponse(r) => format!(
+            "TxnOffsetCommit {}",
+            listed(r.results.iter().map(|(tp, e)| format!("{tp} {e}")))
+        ),
         other => other.api_name().to_string(),
     }
+}
+
+fn listed(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
 }
 
 fn render_event(e: &ProducerEvent) -> String {

@@ -1,12 +1,14 @@
-//! Kafka's `TransactionManager` bookkeeping for a producer with a `transactional.id`: its state, its coordinator,
-//! the partitions of the open transaction, and the transactional requests waiting to go.
+//! Kafka's `TransactionManager` bookkeeping for a producer with a `transactional.id`: its state, its transaction
+//! and group coordinators, the partitions of the open transaction, and the transactional requests waiting to go.
 //!
 //! The rules that need the rest of the producer (sending, answers, failing batches, events) live in
 //! `transactions.rs` and `transactional_requests.rs`; this file only keeps the books.
 
+use crate::consumer::ConsumerGroupMetadata;
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, TopicPartition};
-use std::collections::BTreeSet;
+use crate::ids::{BrokerId, Offset, TopicPartition};
+use crate::protocol::CoordinatorType;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Kafka's `AddPartitionsToTxnHandler` retries CONCURRENT_TRANSACTIONS this soon when nothing is in the
 /// transaction yet: the previous transaction is still being completed.
@@ -65,13 +67,20 @@ pub enum TransactionOperation {
 /// What a transactional request asks. The order is Kafka's `Priority`: the lowest waiting goes first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxnRequestKind {
+    /// FindCoordinator for the transactional id.
     FindCoordinator,
+    /// FindCoordinator for a group, whose coordinator takes the transaction's offsets.
+    FindGroupCoordinator {
+        group_id: String,
+    },
     /// The first InitProducerId, with no producer id.
     InitProducerId,
     AddPartitionsToTxn(Vec<TopicPartition>),
-    AddOffsetsToTxn {
-        group_id: String,
-    },
+    /// The first half of `sendOffsetsToTransaction`, carrying what the second half (TxnOffsetCommit) sends.
+    AddOffsetsToTxn(TxnOffsets),
+    /// The offsets still to commit into the transaction at the group coordinator (Kafka's
+    /// `pendingTxnOffsetCommits`: a retry sends only those not yet accepted).
+    TxnOffsetCommit(TxnOffsets),
     EndTxn {
         committed: bool,
     },
@@ -79,20 +88,38 @@ pub enum TxnRequestKind {
     EpochBump,
 }
 
+/// The offsets `sendOffsetsToTransaction` commits into the transaction, and the consumer they are from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnOffsets {
+    pub group: ConsumerGroupMetadata,
+    pub offsets: BTreeMap<TopicPartition, Offset>,
+}
+
 impl TxnRequestKind {
     fn priority(&self) -> u8 {
         match self {
-            TxnRequestKind::FindCoordinator => 0,
+            TxnRequestKind::FindCoordinator | TxnRequestKind::FindGroupCoordinator { .. } => 0,
             TxnRequestKind::InitProducerId => 1,
-            TxnRequestKind::AddPartitionsToTxn(_) | TxnRequestKind::AddOffsetsToTxn { .. } => 2,
+            TxnRequestKind::AddPartitionsToTxn(_)
+            | TxnRequestKind::AddOffsetsToTxn(_)
+            | TxnRequestKind::TxnOffsetCommit(_) => 2,
             TxnRequestKind::EndTxn { .. } => 3,
             TxnRequestKind::EpochBump => 4,
         }
     }
 
-    /// Everything but FindCoordinator goes to the coordinator; FindCoordinator to any broker.
-    pub fn needs_coordinator(&self) -> bool {
-        *self != TxnRequestKind::FindCoordinator
+    /// Which coordinator the request goes to: the group's for TxnOffsetCommit, the transaction's for the rest
+    /// but FindCoordinator, which goes to any broker.
+    pub fn coordinator_type(&self) -> Option<CoordinatorType> {
+        match self {
+            TxnRequestKind::FindCoordinator | TxnRequestKind::FindGroupCoordinator { .. } => None,
+            TxnRequestKind::TxnOffsetCommit(_) => Some(CoordinatorType::Group),
+            _ => Some(CoordinatorType::Transaction),
+        }
+    }
+
+    pub fn is_find_coordinator(&self) -> bool {
+        self.coordinator_type().is_none()
     }
 }
 
@@ -130,6 +157,9 @@ pub struct Transactions {
     /// The error that put the producer in AbortableError or FatalError (Kafka's `lastError`).
     pub last_error: Option<ErrorCode>,
     pub coordinator: Option<BrokerId>,
+    /// The group coordinator TxnOffsetCommit goes to (Kafka's `consumerGroupCoordinator`: one, whichever group
+    /// it was found for; a TxnOffsetCommit for another group is answered NOT_COORDINATOR and finds its own).
+    pub group_coordinator: Option<BrokerId>,
     /// Requests waiting to go, in the order they were queued.
     queue: Vec<TxnRequest>,
     /// Partitions written in this transaction and not yet in an AddPartitionsToTxn.
@@ -162,6 +192,7 @@ impl Transactions {
             state: TransactionState::Uninitialized,
             last_error: None,
             coordinator: None,
+            group_coordinator: None,
             queue: Vec::new(),
             new_partitions: BTreeSet::new(),
             pending_partitions: BTreeSet::new(),
@@ -276,6 +307,34 @@ impl Transactions {
         self.coordinator = None;
         if !self.is_queued(|k| *k == TxnRequestKind::FindCoordinator) {
             self.enqueue(TxnRequest::new(TxnRequestKind::FindCoordinator, false));
+        }
+    }
+
+    /// Kafka's `lookupCoordinator(GROUP, group_id)`.
+    pub fn lookup_group_coordinator(&mut self, group_id: &str) {
+        self.group_coordinator = None;
+        let kind = TxnRequestKind::FindGroupCoordinator {
+            group_id: group_id.to_string(),
+        };
+        if !self.is_queued(|k| *k == kind) {
+            self.enqueue(TxnRequest::new(kind, false));
+        }
+    }
+
+    /// Looks up the coordinator a request of `kind` goes to.
+    pub fn lookup_coordinator_for(&mut self, kind: &TxnRequestKind) {
+        match kind {
+            TxnRequestKind::TxnOffsetCommit(o) => self.lookup_group_coordinator(&o.group.group_id),
+            k if k.is_find_coordinator() => {}
+            _ => self.lookup_coordinator(),
+        }
+    }
+
+    /// The coordinator a request of `kind` goes to, if known.
+    pub fn coordinator_for(&self, kind: &TxnRequestKind) -> Option<BrokerId> {
+        match kind.coordinator_type()? {
+            CoordinatorType::Group => self.group_coordinator,
+            CoordinatorType::Transaction => self.coordinator,
         }
     }
 

@@ -1,8 +1,10 @@
 //! Properties of the transactional producer under arbitrary answers, lost answers and connections, and moving
-//! leaders and coordinators, driven by an application that runs transactions the way Kafka's docs ask.
+//! leaders and coordinators (transaction and group), driven by an application that runs transactions the way
+//! Kafka's docs ask, sending a consumer group's offsets into some of them.
 
 use super::fake_cluster::*;
 use super::*;
+use crate::consumer::ConsumerGroupMetadata;
 use crate::protocol::*;
 use proptest::prelude::*;
 use TransactionOperation::*;
@@ -12,6 +14,13 @@ const COORDINATOR_ERRORS: [ErrorCode; 3] = [
     ErrorCode::CONCURRENT_TRANSACTIONS,
     ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
     ErrorCode::COORDINATOR_NOT_AVAILABLE,
+];
+/// What the group coordinator answers, `roll` below 60, for a partition of a TxnOffsetCommit: all retried.
+const GROUP_COORDINATOR_ERRORS: [ErrorCode; 4] = [
+    ErrorCode::COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode::COORDINATOR_NOT_AVAILABLE,
+    ErrorCode::REQUEST_TIMED_OUT,
+    ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
 ];
 /// What a partition leader answers, `roll` below 60, to a transactional batch.
 const PRODUCE_ERRORS: [ErrorCode; 6] = [
@@ -27,10 +36,16 @@ const PRODUCE_ERRORS: [ErrorCode; 6] = [
 struct Transactional {
     cluster: FakeCluster,
     coordinator: BrokerId,
+    /// The coordinator of group "g".
+    group_coordinator: BrokerId,
     /// The epoch the coordinator gave last.
     producer_epoch: i16,
     /// Partitions the coordinator added to the open transaction.
     added: BTreeSet<i32>,
+    /// The coordinator added the group's offsets to the open transaction.
+    offsets_added: bool,
+    /// Partitions whose offsets were sent to the open transaction and not yet taken by the group coordinator.
+    offsets_pending: BTreeSet<TopicPartition>,
     /// The call the application waits on.
     awaited: Option<TransactionOperation>,
     /// A fatal error was reported: nothing may be sent any more.
@@ -42,8 +57,11 @@ impl Transactional {
         Transactional {
             cluster: FakeCluster::new(config, seed),
             coordinator: 2,
+            group_coordinator: 3,
             producer_epoch: -1,
             added: BTreeSet::new(),
+            offsets_added: false,
+            offsets_pending: BTreeSet::new(),
             awaited: None,
             dead: false,
         }
@@ -55,7 +73,21 @@ impl Transactional {
         let (producer, now_ms) = (&mut self.cluster.producer, self.cluster.now_ms);
         match operation {
             InitTransactions => producer.init_transactions(now_ms),
-            SendOffsetsToTransaction => producer.send_offsets_to_transaction(now_ms, "g"),
+            SendOffsetsToTransaction => {
+                // The consumed positions, as a consume-transform-produce application would send them.
+                let next = self.cluster.next_value as Offset;
+                let offsets = BTreeMap::from([
+                    (TopicPartition::new("in", 0), next),
+                    (TopicPartition::new("in", 1), next + 1),
+                ]);
+                let group = ConsumerGroupMetadata {
+                    group_id: "g".into(),
+                    generation_id: 1,
+                    member_id: "m-1".into(),
+                    group_instance_id: None,
+                };
+                producer.send_offsets_to_transaction(now_ms, offsets, group)
+            }
             CommitTransaction => producer.commit_transaction(now_ms),
             AbortTransaction => producer.abort_transaction(now_ms),
         }
@@ -80,6 +112,27 @@ impl Transactional {
         } else {
             rolled(roll, 60, &COORDINATOR_ERRORS)
         }
+    }
+
+    /// The group coordinator's answer for one partition of a TxnOffsetCommit: retriable errors below 60, 1 in
+    /// 256 an old generation (abortable), 1 in 256 a fenced epoch (fatal).
+    fn group_coordinator_error(&self, broker: BrokerId, roll: u8) -> ErrorCode {
+        if broker != self.group_coordinator {
+            ErrorCode::NOT_COORDINATOR
+        } else if roll == 3 {
+            ErrorCode::ILLEGAL_GENERATION
+        } else if roll == 4 {
+            ErrorCode::INVALID_PRODUCER_EPOCH
+        } else {
+            rolled(roll, 60, &GROUP_COORDINATOR_ERRORS)
+        }
+    }
+
+    /// The transaction ended at the coordinator (or was aborted by a new epoch): nothing is in it any more.
+    fn transaction_ended(&mut self) {
+        self.added.clear();
+        self.offsets_added = false;
+        self.offsets_pending.clear();
     }
 
     fn txn_outstanding(&self) -> bool {
@@ -123,10 +176,12 @@ impl Harness for Transactional {
         }
     }
 
-    /// Moves the coordinator, or a partition's leader.
+    /// Moves the transaction or group coordinator, or a partition's leader.
     fn shake(&mut self, op: [u8; 4]) {
         if op[1].is_multiple_of(4) {
             self.coordinator = BROKERS[op[2] as usize % 3];
+        } else if op[1] % 4 == 1 {
+            self.group_coordinator = BROKERS[op[2] as usize % 3];
         } else {
             self.cluster.move_leader(op);
         }
@@ -134,15 +189,22 @@ impl Harness for Transactional {
 
     fn respond(&mut self, broker: BrokerId, request: Message, roll: u8) -> Message {
         match request {
-            Message::FindCoordinatorRequest(_) => {
+            Message::FindCoordinatorRequest(r) => {
                 let ok = roll >= 30;
+                let found = match r.key_type {
+                    CoordinatorType::Transaction => self.coordinator,
+                    CoordinatorType::Group => {
+                        assert_eq!(r.key, "g");
+                        self.group_coordinator
+                    }
+                };
                 Message::FindCoordinatorResponse(FindCoordinatorResponse {
                     error: if ok {
                         ErrorCode::NONE
                     } else {
                         ErrorCode::COORDINATOR_NOT_AVAILABLE
                     },
-                    node_id: if ok { self.coordinator } else { -1 },
+                    node_id: if ok { found } else { -1 },
                 })
             }
             Message::InitProducerIdRequest(r) => {
@@ -151,7 +213,7 @@ impl Harness for Transactional {
                 if error == ErrorCode::NONE {
                     // The coordinator aborts whatever was open and bumps the epoch.
                     self.producer_epoch += 1;
-                    self.added.clear();
+                    self.transaction_ended();
                 }
                 Message::InitProducerIdResponse(InitProducerIdResponse {
                     error,
@@ -168,14 +230,42 @@ impl Harness for Transactional {
                 let results = r.partitions.iter().map(|tp| (tp.clone(), error)).collect();
                 Message::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse { results })
             }
-            Message::AddOffsetsToTxnRequest(_) => {
-                let error = self.coordinator_error(broker, roll);
-                Message::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse { error })
-            }
-            Message::EndTxnRequest(_) => {
+            Message::AddOffsetsToTxnRequest(r) => {
+                assert_eq!(r.group_id, "g");
                 let error = self.coordinator_error(broker, roll);
                 if error == ErrorCode::NONE {
-                    self.added.clear();
+                    // Every offset of the call now waits for the group coordinator (the application always
+                    // sends these two).
+                    self.offsets_added = true;
+                    self.offsets_pending = (0..2).map(|p| TopicPartition::new("in", p)).collect();
+                }
+                Message::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse { error })
+            }
+            Message::TxnOffsetCommitRequest(r) => {
+                let results = r
+                    .offsets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (tp, _))| {
+                        let error =
+                            self.group_coordinator_error(broker, roll.wrapping_add(i as u8));
+                        if error == ErrorCode::NONE {
+                            self.offsets_pending.remove(tp);
+                        }
+                        (tp.clone(), error)
+                    })
+                    .collect();
+                Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { results })
+            }
+            Message::EndTxnRequest(r) => {
+                assert!(
+                    !r.committed || self.offsets_pending.is_empty(),
+                    "EndTxn(commit) before the group coordinator took {:?}",
+                    self.offsets_pending
+                );
+                let error = self.coordinator_error(broker, roll);
+                if error == ErrorCode::NONE {
+                    self.transaction_ended();
                 }
                 Message::EndTxnResponse(EndTxnResponse { error })
             }
@@ -214,6 +304,21 @@ impl Harness for Transactional {
                 self.cluster.check_batches(r);
             }
             Message::MetadataRequest(_) => {}
+            Message::TxnOffsetCommitRequest(r) => {
+                assert!(!self.txn_outstanding(), "two transactional requests out");
+                assert!(
+                    self.offsets_added,
+                    "TxnOffsetCommit before AddOffsetsToTxn was accepted"
+                );
+                assert_eq!(r.producer_epoch, self.producer_epoch, "an old epoch");
+                assert_eq!((r.generation_id, r.member_id.as_str()), (1, "m-1"));
+                let sent: BTreeSet<TopicPartition> =
+                    r.offsets.iter().map(|(tp, _)| tp.clone()).collect();
+                assert_eq!(
+                    sent, self.offsets_pending,
+                    "a TxnOffsetCommit sends exactly the offsets not yet taken"
+                );
+            }
             txn => {
                 assert!(!self.txn_outstanding(), "two transactional requests out");
                 if let Message::EndTxnRequest(_) = txn {
@@ -235,7 +340,14 @@ impl Harness for Transactional {
                 return;
             }
             ProducerEvent::TransactionsInitialized { .. } => InitTransactions,
-            ProducerEvent::OffsetsAddedToTransaction { .. } => SendOffsetsToTransaction,
+            ProducerEvent::OffsetsSentToTransaction { .. } => {
+                assert!(
+                    self.offsets_pending.is_empty(),
+                    "offsets reported sent while {:?} wait",
+                    self.offsets_pending
+                );
+                SendOffsetsToTransaction
+            }
             ProducerEvent::TransactionCommitted => CommitTransaction,
             ProducerEvent::TransactionAborted => AbortTransaction,
             ProducerEvent::TransactionFailed {

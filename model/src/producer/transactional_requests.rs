@@ -1,11 +1,15 @@
 //! Kafka's `Sender.maybeSendAndPollTransactionalRequest` and the `TransactionManager`'s request handlers:
-//! FindCoordinator, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn for a transactional producer.
+//! FindCoordinator, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn for a
+//! transactional producer.
 //!
 //! Kafka's rules, as modelled:
 //! - One transactional request is in flight at a time, and while it is, or while the sender sleeps before
 //!   retrying one, or waits for room on the coordinator's connection, no produce request goes.
-//! - FindCoordinator goes to any broker; the rest to the coordinator, which is looked up first when unknown.
-//!   NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, a lost connection or a request timeout look it up again.
+//! - FindCoordinator goes to any broker; TxnOffsetCommit to the group coordinator; the rest to the transaction
+//!   coordinator. Each is looked up first when unknown, and again after NOT_COORDINATOR,
+//!   COORDINATOR_NOT_AVAILABLE, a lost connection or a request timeout.
+//! - AddOffsetsToTxn accepted queues the TxnOffsetCommit (same priority, so before any EndTxn), and that ends
+//!   `sendOffsetsToTransaction` once every offset is accepted; partitions answered with a retriable error go again.
 //! - A request that failed goes again after `retry.backoff.ms`, counted from when it is next in line (Kafka's
 //!   sender sleeps there); AddPartitionsToTxn waits 20 ms after CONCURRENT_TRANSACTIONS when nothing is in the
 //!   transaction yet, since the previous transaction is still being completed.
@@ -21,8 +25,8 @@ use crate::error::ErrorCode;
 use crate::ids::{BrokerId, TopicPartition};
 use crate::protocol::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, CoordinatorType,
-    EndTxnRequest, FindCoordinatorRequest, InitProducerIdRequest, Message, NO_PRODUCER_EPOCH,
-    NO_PRODUCER_ID,
+    EndTxnRequest, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, Message,
+    TxnOffsetCommitRequest, TxnOffsetCommitResponse, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
 use std::collections::BTreeMap;
 
@@ -79,13 +83,16 @@ impl Producer {
             return true;
         }
         while let Some(mut request) = self.next_txn_request() {
-            let broker = match (request.kind.needs_coordinator(), self.txn().coordinator) {
-                (false, _) => None,
-                (true, Some(coordinator)) => Some(coordinator),
-                (true, None) => {
+            let broker = match (
+                request.kind.is_find_coordinator(),
+                self.txn().coordinator_for(&request.kind),
+            ) {
+                (true, _) => None,
+                (false, Some(coordinator)) => Some(coordinator),
+                (false, None) => {
                     // Kafka's `maybeFindCoordinatorAndRetry`.
                     let txn = self.txn_mut();
-                    txn.lookup_coordinator();
+                    txn.lookup_coordinator_for(&request.kind);
                     txn.retry(request);
                     continue;
                 }
@@ -128,7 +135,7 @@ impl Producer {
             }
             let request = txn.pop().expect("a head to pop");
             let find_while_abortable = txn.state() == TransactionState::AbortableError
-                && request.kind == TxnRequestKind::FindCoordinator;
+                && request.kind.is_find_coordinator();
             if txn.has_error() && !find_while_abortable {
                 // Kafka's `maybeTerminateRequestWithError`.
                 if request.completes_call {
@@ -173,6 +180,12 @@ impl Producer {
                     key_type: CoordinatorType::Transaction,
                 })
             }
+            TxnRequestKind::FindGroupCoordinator { group_id } => {
+                Message::FindCoordinatorRequest(FindCoordinatorRequest {
+                    key: group_id.clone(),
+                    key_type: CoordinatorType::Group,
+                })
+            }
             TxnRequestKind::InitProducerId | TxnRequestKind::EpochBump => {
                 let bump = *kind == TxnRequestKind::EpochBump;
                 Message::InitProducerIdRequest(InitProducerIdRequest {
@@ -194,12 +207,24 @@ impl Producer {
                     partitions: partitions.clone(),
                 })
             }
-            TxnRequestKind::AddOffsetsToTxn { group_id } => {
+            TxnRequestKind::AddOffsetsToTxn(o) => {
                 Message::AddOffsetsToTxnRequest(AddOffsetsToTxnRequest {
                     transactional_id,
                     producer_id,
                     producer_epoch,
-                    group_id: group_id.clone(),
+                    group_id: o.group.group_id.clone(),
+                })
+            }
+            TxnRequestKind::TxnOffsetCommit(o) => {
+                Message::TxnOffsetCommitRequest(TxnOffsetCommitRequest {
+                    transactional_id,
+                    group_id: o.group.group_id.clone(),
+                    producer_id,
+                    producer_epoch,
+                    generation_id: o.group.generation_id,
+                    member_id: o.group.member_id.clone(),
+                    group_instance_id: o.group.group_instance_id.clone(),
+                    offsets: o.offsets.iter().map(|(tp, o)| (tp.clone(), *o)).collect(),
                 })
             }
             TxnRequestKind::EndTxn { committed } => Message::EndTxnRequest(EndTxnRequest {
@@ -218,13 +243,10 @@ impl Producer {
             return;
         }
         match (&request.kind, message) {
-            (TxnRequestKind::FindCoordinator, Message::FindCoordinatorResponse(r)) => {
-                match r.error {
-                    ErrorCode::NONE => self.txn_mut().coordinator = Some(r.node_id),
-                    error if error.is_retriable() => self.txn_mut().retry(request),
-                    error => self.fatal_error(error),
-                }
-            }
+            (
+                TxnRequestKind::FindCoordinator | TxnRequestKind::FindGroupCoordinator { .. },
+                Message::FindCoordinatorResponse(r),
+            ) => self.handle_find_coordinator_response(request, &r),
             (
                 TxnRequestKind::InitProducerId | TxnRequestKind::EpochBump,
                 Message::InitProducerIdResponse(r),
@@ -251,15 +273,19 @@ impl Producer {
             (TxnRequestKind::AddPartitionsToTxn(_), Message::AddPartitionsToTxnResponse(r)) => {
                 self.handle_add_partitions_response(request, &r)
             }
-            (TxnRequestKind::AddOffsetsToTxn { .. }, Message::AddOffsetsToTxnResponse(r)) => {
+            (TxnRequestKind::AddOffsetsToTxn(offsets), Message::AddOffsetsToTxnResponse(r)) => {
                 if r.error == ErrorCode::NONE {
-                    self.txn_mut().transaction_started = true;
-                    if request.completes_call {
-                        self.complete_call(&request.kind);
-                    }
+                    // The call ends with the TxnOffsetCommit that now follows, not here.
+                    let txn = self.txn_mut();
+                    txn.transaction_started = true;
+                    let kind = TxnRequestKind::TxnOffsetCommit(offsets.clone());
+                    txn.enqueue(TxnRequest::new(kind, request.completes_call));
                 } else {
                     self.react(request, r.error, reaction(r.error));
                 }
+            }
+            (TxnRequestKind::TxnOffsetCommit(_), Message::TxnOffsetCommitResponse(r)) => {
+                self.handle_txn_offset_commit_response(request, &r)
             }
             (TxnRequestKind::EndTxn { .. }, Message::EndTxnResponse(r)) => {
                 if r.error == ErrorCode::NONE {
@@ -270,6 +296,88 @@ impl Producer {
             }
             // An answer of the wrong kind tells nothing: as a lost connection.
             _ => self.txn_request_failed(request),
+        }
+    }
+
+    /// Kafka's `FindCoordinatorHandler.handleResponse`: the transaction's or the group's coordinator is known;
+    /// COORDINATOR_NOT_AVAILABLE (the key's partition has no leader yet) is retried, anything else is fatal.
+    fn handle_find_coordinator_response(
+        &mut self,
+        request: TxnRequest,
+        response: &FindCoordinatorResponse,
+    ) {
+        match response.error {
+            ErrorCode::NONE => {
+                let txn = self.txn_mut();
+                match request.kind {
+                    TxnRequestKind::FindGroupCoordinator { .. } => {
+                        txn.group_coordinator = Some(response.node_id)
+                    }
+                    _ => txn.coordinator = Some(response.node_id),
+                }
+            }
+            ErrorCode::COORDINATOR_NOT_AVAILABLE => self.txn_mut().retry(request),
+            error => self.fatal_error(error),
+        }
+    }
+
+    /// Kafka's `TxnOffsetCommitHandler.handleResponse`: accepted partitions are done; NOT_COORDINATOR,
+    /// COORDINATOR_NOT_AVAILABLE or REQUEST_TIMED_OUT find the group coordinator again, UNKNOWN_TOPIC_OR_PARTITION
+    /// and COORDINATOR_LOAD_IN_PROGRESS just retry, both for those partitions only; the group no longer knowing
+    /// the member or its generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID: Kafka's
+    /// `CommitFailedException`) makes the transaction abortable; a fenced producer epoch, or anything else, is
+    /// fatal.
+    fn handle_txn_offset_commit_response(
+        &mut self,
+        request: TxnRequest,
+        response: &TxnOffsetCommitResponse,
+    ) {
+        let TxnRequestKind::TxnOffsetCommit(sent) = &request.kind else {
+            unreachable!("a TxnOffsetCommit answer for {:?}", request.kind);
+        };
+        let mut left = sent.clone();
+        let mut coordinator_reloaded = false;
+        for (tp, error) in &response.results {
+            match *error {
+                ErrorCode::NONE => {
+                    left.offsets.remove(tp);
+                }
+                ErrorCode::COORDINATOR_NOT_AVAILABLE
+                | ErrorCode::NOT_COORDINATOR
+                | ErrorCode::REQUEST_TIMED_OUT => {
+                    if !coordinator_reloaded {
+                        coordinator_reloaded = true;
+                        self.txn_mut()
+                            .lookup_group_coordinator(&sent.group.group_id);
+                    }
+                }
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS => {
+                }
+                error @ (ErrorCode::FENCED_INSTANCE_ID
+                | ErrorCode::UNKNOWN_MEMBER_ID
+                | ErrorCode::ILLEGAL_GENERATION) => {
+                    self.abortable_error(error);
+                    if request.completes_call {
+                        self.fail_call(error);
+                    }
+                    return;
+                }
+                // INVALID_PRODUCER_EPOCH and PRODUCER_FENCED, and whatever Kafka's handler does not expect.
+                error => {
+                    self.fatal_error(error);
+                    return;
+                }
+            }
+        }
+        if left.offsets.is_empty() {
+            if request.completes_call {
+                self.complete_call(&request.kind);
+            }
+        } else {
+            self.txn_mut().retry(TxnRequest {
+                kind: TxnRequestKind::TxnOffsetCommit(left),
+                ..request
+            });
         }
     }
 
@@ -357,9 +465,7 @@ impl Producer {
             return;
         }
         let txn = self.txn_mut();
-        if request.kind.needs_coordinator() {
-            txn.lookup_coordinator();
-        }
+        txn.lookup_coordinator_for(&request.kind);
         if matches!(request.kind, TxnRequestKind::EndTxn { .. }) {
             txn.end_txn_unanswered = true;
         }

@@ -13,11 +13,15 @@
 //! transaction numbers every partition from 0.
 
 use super::transaction_manager::{
-    TransactionOperation, TransactionState, Transactions, TxnRequest, TxnRequestKind,
+    TransactionOperation, TransactionState, Transactions, TxnOffsets, TxnRequest, TxnRequestKind,
 };
 use super::{Producer, ProducerEvent, SendResult, TRANSACTION_ABORTED};
+use crate::consumer::ConsumerGroupMetadata;
 use crate::error::ErrorCode;
+use crate::ids::{Offset, TopicPartition};
 use crate::output::Output;
+use crate::protocol::UNKNOWN_MEMBER_ID;
+use std::collections::BTreeMap;
 
 impl Producer {
     /// Kafka's `initTransactions`: finds the coordinator and gets a producer id and epoch for the transactional
@@ -48,11 +52,32 @@ impl Producer {
         txn.transition(TransactionState::InTransaction);
     }
 
-    /// Kafka's `sendOffsetsToTransaction`, its first half: AddOffsetsToTxn puts the group's offsets partition in
-    /// the transaction. Ends in [`ProducerEvent::OffsetsAddedToTransaction`]. The TxnOffsetCommit to the group
-    /// coordinator that follows in Kafka is not modelled yet (a later issue), so no offsets are committed.
-    pub fn send_offsets_to_transaction(&mut self, now_ms: u64, group_id: &str) -> Vec<Output> {
+    /// Kafka's `sendOffsetsToTransaction`: AddOffsetsToTxn to the transaction coordinator puts the group's
+    /// offsets partition in the transaction, then FindCoordinator (GROUP) and TxnOffsetCommit to the group
+    /// coordinator write `offsets` (the next offset to consume, per partition) into it, checked against `group`'s
+    /// generation and member (KIP-447). They become the group's committed offsets if and when the transaction
+    /// commits. Ends in [`ProducerEvent::OffsetsSentToTransaction`] once the group coordinator took every offset,
+    /// or `TransactionFailed` naming it: ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID (Kafka's
+    /// `CommitFailedException`) leave the transaction abortable. With no offsets it ends at once, sending nothing,
+    /// as Kafka's returns. Panics on group metadata Kafka rejects (a generation without a member id).
+    pub fn send_offsets_to_transaction(
+        &mut self,
+        now_ms: u64,
+        offsets: BTreeMap<TopicPartition, Offset>,
+        group: ConsumerGroupMetadata,
+    ) -> Vec<Output> {
+        assert!(
+            !(group.generation_id > 0 && group.member_id == UNKNOWN_MEMBER_ID),
+            "group metadata with generation {} but no member id",
+            group.generation_id
+        );
         let operation = TransactionOperation::SendOffsetsToTransaction;
+        if offsets.is_empty() {
+            self.events.push(ProducerEvent::OffsetsSentToTransaction {
+                group_id: group.group_id,
+            });
+            return self.step(now_ms);
+        }
         if !self.refuse_call(operation, false) {
             let txn = self.txn_mut();
             assert!(
@@ -61,9 +86,7 @@ impl Producer {
                 txn.state()
             );
             txn.awaited = Some(operation);
-            let kind = TxnRequestKind::AddOffsetsToTxn {
-                group_id: group_id.to_string(),
-            };
+            let kind = TxnRequestKind::AddOffsetsToTxn(TxnOffsets { group, offsets });
             txn.enqueue(TxnRequest::new(kind, true));
         }
         self.step(now_ms)
@@ -314,9 +337,9 @@ impl Producer {
             }
             (
                 TransactionOperation::SendOffsetsToTransaction,
-                TxnRequestKind::AddOffsetsToTxn { group_id },
-            ) => ProducerEvent::OffsetsAddedToTransaction {
-                group_id: group_id.clone(),
+                TxnRequestKind::TxnOffsetCommit(o),
+            ) => ProducerEvent::OffsetsSentToTransaction {
+                group_id: o.group.group_id.clone(),
             },
             (TransactionOperation::SendOffsetsToTransaction, other) => {
                 panic!("sendOffsetsToTransaction ended by {other:?}")

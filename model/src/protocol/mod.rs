@@ -18,6 +18,7 @@ mod offset_commit;
 mod offsets_for_leader_epoch;
 mod produce;
 mod sync_group;
+mod txn_offset_commit;
 mod write_txn_markers;
 
 pub use add_offsets_to_txn::*;
@@ -38,6 +39,7 @@ pub use offset_commit::*;
 pub use offsets_for_leader_epoch::*;
 pub use produce::*;
 pub use sync_group::*;
+pub use txn_offset_commit::*;
 pub use write_txn_markers::*;
 
 use serde::{Deserialize, Serialize};
@@ -86,6 +88,8 @@ pub enum Message {
     OffsetCommitResponse(OffsetCommitResponse),
     OffsetFetchRequest(OffsetFetchRequest),
     OffsetFetchResponse(OffsetFetchResponse),
+    TxnOffsetCommitRequest(TxnOffsetCommitRequest),
+    TxnOffsetCommitResponse(TxnOffsetCommitResponse),
 }
 
 impl Message {
@@ -130,6 +134,9 @@ impl Message {
             Message::LeaveGroupRequest(_) | Message::LeaveGroupResponse(_) => "LeaveGroup",
             Message::OffsetCommitRequest(_) | Message::OffsetCommitResponse(_) => "OffsetCommit",
             Message::OffsetFetchRequest(_) | Message::OffsetFetchResponse(_) => "OffsetFetch",
+            Message::TxnOffsetCommitRequest(_) | Message::TxnOffsetCommitResponse(_) => {
+                "TxnOffsetCommit"
+            }
         }
     }
 }

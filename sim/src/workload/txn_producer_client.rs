@@ -272,7 +272,7 @@ impl TxnProducerClient {
                 outcome_unknown,
                 ..
             } => self.failed(now_ms, error, fatal, outcome_unknown),
-            ProducerEvent::OffsetsAddedToTransaction { .. } => Vec::new(),
+            ProducerEvent::OffsetsSentToTransaction { .. } => Vec::new(),
         }
     }
 

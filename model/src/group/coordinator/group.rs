@@ -85,6 +85,20 @@ pub struct Group {
     pub new_member_added: bool,
     /// Committed offsets: the next offset to consume, per partition.
     pub offsets: BTreeMap<TopicPartition, Offset>,
+    /// Where in the log the record of each committed offset is (Kafka's `appendedBatchOffset`): an offset is
+    /// replaced only by one whose record comes later, whichever was stored or committed first.
+    pub committed_at: BTreeMap<TopicPartition, Offset>,
+    /// Transactional offsets (TxnOffsetCommit) by producer id, waiting for that producer's transaction marker in
+    /// the group's partition (Kafka's `pendingTransactionalOffsetCommits`).
+    pub pending_txn_offsets: BTreeMap<i64, BTreeMap<TopicPartition, PendingTxnOffset>>,
+}
+
+/// An offset a transaction wrote and has not committed or aborted yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingTxnOffset {
+    pub offset: Offset,
+    /// Where its record's batch is in the log, once the append is committed (or once loaded from the log).
+    pub appended_at: Option<Offset>,
 }
 
 impl Group {
@@ -104,7 +118,27 @@ impl Group {
             initial_delay_remaining_ms: None,
             new_member_added: false,
             offsets: BTreeMap::new(),
+            committed_at: BTreeMap::new(),
+            pending_txn_offsets: BTreeMap::new(),
         }
+    }
+
+    /// Kafka's `olderThan` rule: `offset`, whose record is at `record_at` in the log, becomes the committed offset
+    /// of `tp` unless the committed one's record comes later (a commit stored after a transaction's offsets and
+    /// before its marker outlives the transaction's).
+    pub fn commit_offset(&mut self, tp: &TopicPartition, offset: Offset, record_at: Offset) {
+        if self.committed_at.get(tp).is_some_and(|&at| at > record_at) {
+            return;
+        }
+        self.offsets.insert(tp.clone(), offset);
+        self.committed_at.insert(tp.clone(), record_at);
+    }
+
+    /// Whether a commit for `tp` is on its way: a transaction's offset not yet committed or aborted.
+    pub fn has_pending_txn_offset(&self, tp: &TopicPartition) -> bool {
+        self.pending_txn_offsets
+            .values()
+            .any(|p| p.contains_key(tp))
     }
 
     /// Kafka's `supportsProtocols`: an empty group takes any strategies; otherwise the type must match and the

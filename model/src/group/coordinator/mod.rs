@@ -1,20 +1,26 @@
 //! The classic consumer-group coordinator as Kafka's `GroupCoordinator` runs it: JoinGroup, SyncGroup,
-//! Heartbeat, LeaveGroup, OffsetCommit and OffsetFetch, generations and member ids, the five group states, session
+//! Heartbeat, LeaveGroup, OffsetCommit, TxnOffsetCommit and OffsetFetch, generations and member ids, the five group states, session
 //! and rebalance timeouts, and the first rebalance's `group.initial.rebalance.delay.ms`.
 //!
 //! This is the coordinator's pure bookkeeping. What must be durable (the group's assignment after SyncGroup, and
 //! committed offsets) goes out as [`Effect::Append`] records for the group's `__consumer_offsets` partition; the
 //! host calls [`GroupCoordinator::appended`] once the append is committed (or failed) and only then do they take
-//! effect, as Kafka's `GroupMetadataManager.storeGroup` / `storeOffsets` callbacks do. Not yet hosted: the broker
-//! leading a `__consumer_offsets` partition will drive it.
+//! effect, as Kafka's `GroupMetadataManager.storeGroup` / `storeOffsets` callbacks do. Transactional offsets
+//! (`txn_offsets.rs`) wait further, for their producer's transaction marker ([`GroupCoordinator::complete_txn`]).
+//! The broker leading a `__consumer_offsets` partition hosts it.
 //!
-//! Narrowed: no static membership (`group.instance.id`), no `group.max.size`, no offset retention or expiry.
+//! Narrowed: no static membership (`group.instance.id`), no `group.max.size`, no offset retention or expiry, no
+//! offset metadata strings.
 
 mod group;
+mod load;
 #[cfg(test)]
 mod tests;
+mod txn_offsets;
+#[cfg(test)]
+mod txn_tests;
 
-pub use group::{Group, GroupState, Member};
+pub use group::{Group, GroupState, Member, PendingTxnOffset};
 
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, Offset, TopicPartition};
@@ -22,7 +28,7 @@ use crate::protocol::{
     Assignment, HeartbeatRequest, HeartbeatResponse, JoinGroupMember, JoinGroupRequest,
     JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, Message, OffsetCommitRequest,
     OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
-    SyncGroupResponse, UNKNOWN_MEMBER_ID,
+    SyncGroupResponse, TxnOffsetCommitResponse, UNKNOWN_MEMBER_ID,
 };
 use group::Waiting;
 use serde::{Deserialize, Serialize};
@@ -107,11 +113,21 @@ pub enum Effect {
         correlation_id: u64,
         message: Message,
     },
-    /// Append these records to the group's partition with acks=all; report with `appended(token, ..)`.
+    /// Append these records to the group's partition with acks=all, as one batch; report with
+    /// `appended(token, ..)`. With `producer`, the batch is that producer's and transactional.
     Append {
         token: u64,
         records: Vec<GroupLogRecord>,
+        producer: Option<TxnProducer>,
     },
+}
+
+/// The producer a TxnOffsetCommit writes for: Kafka's `storeOffsets` builds its batch with this id and epoch and
+/// marks it transactional, so the partition's producer state fences an older epoch and the marker ends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
 }
 
 /// An append on its way, and what to do when it is committed.
@@ -127,6 +143,13 @@ enum Pending {
     Offsets {
         group_id: String,
         client: Waiting,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    /// A TxnOffsetCommit to answer; its offsets wait in the group's `pending_txn_offsets`.
+    TxnOffsets {
+        group_id: String,
+        client: Waiting,
+        producer_id: i64,
         offsets: Vec<(TopicPartition, Offset)>,
     },
     /// Bookkeeping with nobody waiting (an empty group's new generation).
@@ -160,53 +183,6 @@ impl GroupCoordinator {
         }
     }
 
-    /// Rebuilds groups and offsets from the partition's log, as a new coordinator does when it becomes leader
-    /// (`loadGroupsAndOffsets`): the last record under each key wins, and a group with members is Stable with
-    /// every member given a full session to heartbeat.
-    pub fn load<'a>(
-        config: GroupConfig,
-        member_id_prefix: &str,
-        now_ms: u64,
-        records: impl IntoIterator<Item = &'a GroupLogRecord>,
-    ) -> Self {
-        let mut c = GroupCoordinator::new(config, member_id_prefix);
-        for record in records {
-            match record {
-                GroupLogRecord::Offset {
-                    group_id,
-                    tp,
-                    offset,
-                } => {
-                    c.group_entry(group_id).offsets.insert(tp.clone(), *offset);
-                }
-                GroupLogRecord::Group {
-                    group_id,
-                    generation_id,
-                    protocol_type,
-                    protocol,
-                    leader,
-                    members,
-                } => {
-                    let g = c.group_entry(group_id);
-                    g.generation_id = *generation_id;
-                    g.protocol_type = protocol_type.clone();
-                    g.protocol = protocol.clone();
-                    g.leader = leader.clone();
-                    g.members = members
-                        .iter()
-                        .map(|m| (m.member_id.clone(), stored_member(m, now_ms)))
-                        .collect();
-                    g.state = if g.members.is_empty() {
-                        GroupState::Empty
-                    } else {
-                        GroupState::Stable
-                    };
-                }
-            }
-        }
-        c
-    }
-
     pub fn group(&self, group_id: &str) -> Option<&Group> {
         self.groups.get(group_id)
     }
@@ -225,11 +201,20 @@ impl GroupCoordinator {
         });
     }
 
-    fn append(&mut self, records: Vec<GroupLogRecord>, pending: Pending) {
+    fn append(
+        &mut self,
+        records: Vec<GroupLogRecord>,
+        producer: Option<TxnProducer>,
+        pending: Pending,
+    ) {
         self.next_token += 1;
         let token = self.next_token;
         self.pending.insert(token, pending);
-        self.out.push(Effect::Append { token, records });
+        self.out.push(Effect::Append {
+            token,
+            records,
+            producer,
+        });
     }
 
     fn take(&mut self) -> Vec<Effect> {
@@ -420,7 +405,7 @@ impl GroupCoordinator {
             g.protocol = None;
             g.leader = None;
             let record = group_record(g);
-            self.append(vec![record], Pending::Quiet);
+            self.append(vec![record], None, Pending::Quiet);
             return;
         }
         g.protocol = g.select_protocol();
@@ -532,6 +517,7 @@ impl GroupCoordinator {
                     let generation_id = g.generation_id;
                     self.append(
                         vec![record],
+                        None,
                         Pending::Sync {
                             group_id: req.group_id.clone(),
                             generation_id,
@@ -583,8 +569,15 @@ impl GroupCoordinator {
         }
     }
 
-    /// An append finished: `error` NONE once committed, else why it failed. The change takes effect only now.
-    pub fn appended(&mut self, now_ms: u64, token: u64, error: ErrorCode) -> Vec<Effect> {
+    /// An append finished: `Ok` with the log offset of its batch once committed, else why it failed. The change
+    /// takes effect only now.
+    pub fn appended(
+        &mut self,
+        now_ms: u64,
+        token: u64,
+        result: Result<Offset, ErrorCode>,
+    ) -> Vec<Effect> {
+        let error = result.err().unwrap_or(ErrorCode::NONE);
         match self.pending.remove(&token) {
             Some(Pending::Sync {
                 group_id,
@@ -597,9 +590,11 @@ impl GroupCoordinator {
                 offsets,
             }) => {
                 let error = offsets_store_error(error);
-                if error == ErrorCode::NONE {
+                if let Ok(record_at) = result {
                     let g = self.group_entry(&group_id);
-                    g.offsets.extend(offsets.iter().cloned());
+                    for (tp, offset) in &offsets {
+                        g.commit_offset(tp, *offset, record_at);
+                    }
                 }
                 let results = offsets.into_iter().map(|(tp, _)| (tp, error)).collect();
                 self.reply(
@@ -607,6 +602,12 @@ impl GroupCoordinator {
                     Message::OffsetCommitResponse(OffsetCommitResponse { results }),
                 );
             }
+            Some(Pending::TxnOffsets {
+                group_id,
+                client,
+                producer_id,
+                offsets,
+            }) => self.txn_offsets_stored(&group_id, client, producer_id, offsets, result),
             Some(Pending::Quiet) | None => {}
         }
         self.take()
@@ -814,6 +815,7 @@ impl GroupCoordinator {
             .collect();
         self.append(
             records,
+            None,
             Pending::Offsets {
                 group_id: req.group_id,
                 client,
@@ -832,12 +834,16 @@ impl GroupCoordinator {
         correlation_id: u64,
         req: OffsetFetchRequest,
     ) -> Vec<Effect> {
-        let committed = self.groups.get(&req.group_id).map(|g| &g.offsets);
+        let group = self.groups.get(&req.group_id);
+        let committed = group.map(|g| &g.offsets);
+        // Kafka's `hasPendingOffsetCommitsForTopicPartition`: a commit being stored, or a transaction's offset
+        // not yet committed or aborted.
         let storing = |tp: &TopicPartition| {
-            self.pending.values().any(|p| {
-                matches!(p, Pending::Offsets { group_id, offsets, .. }
+            group.is_some_and(|g| g.has_pending_txn_offset(tp))
+                || self.pending.values().any(|p| {
+                    matches!(p, Pending::Offsets { group_id, offsets, .. }
                     if *group_id == req.group_id && offsets.iter().any(|(t, _)| t == tp))
-            })
+                })
         };
         let answer = |tp: &TopicPartition, offset: Offset| {
             if req.require_stable && storing(tp) {
@@ -880,18 +886,30 @@ impl GroupCoordinator {
             g.state = GroupState::Dead;
         }
         for pending in std::mem::take(&mut self.pending).into_values() {
-            if let Pending::Offsets {
-                client, offsets, ..
-            } = pending
-            {
-                let results = offsets
+            let not_coordinator = |offsets: Vec<(TopicPartition, Offset)>| {
+                offsets
                     .into_iter()
                     .map(|(tp, _)| (tp, ErrorCode::NOT_COORDINATOR))
-                    .collect();
-                waiting.push((
+                    .collect()
+            };
+            match pending {
+                Pending::Offsets {
+                    client, offsets, ..
+                } => waiting.push((
                     client,
-                    Message::OffsetCommitResponse(OffsetCommitResponse { results }),
-                ));
+                    Message::OffsetCommitResponse(OffsetCommitResponse {
+                        results: not_coordinator(offsets),
+                    }),
+                )),
+                Pending::TxnOffsets {
+                    client, offsets, ..
+                } => waiting.push((
+                    client,
+                    Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse {
+                        results: not_coordinator(offsets),
+                    }),
+                )),
+                Pending::Sync { .. } | Pending::Quiet => {}
             }
         }
         for (client, message) in waiting {
@@ -983,25 +1001,6 @@ impl GroupCoordinator {
                     .chain(g.sync_deadline_ms.map(|(at, _)| at))
             })
             .min()
-    }
-}
-
-/// A member rebuilt from the group record: known again, with a full session to heartbeat.
-fn stored_member(m: &StoredMember, now_ms: u64) -> Member {
-    Member {
-        id: m.member_id.clone(),
-        session_timeout_ms: m.session_timeout_ms,
-        rebalance_timeout_ms: m.rebalance_timeout_ms,
-        protocols: vec![crate::protocol::JoinGroupProtocol {
-            name: m.protocol_name.clone(),
-            metadata: m.subscription.clone(),
-        }],
-        assignment: m.assignment.clone(),
-        awaiting_join: None,
-        awaiting_sync: None,
-        deadline_ms: now_ms + m.session_timeout_ms,
-        is_new: false,
-        joined: 0,
     }
 }
 

@@ -3,16 +3,18 @@
 
 use super::*;
 use crate::protocol::JoinGroupProtocol;
+use crate::record::{BatchAttributes, BatchProducer, InternalValue, Record, RecordBatch};
+use std::sync::Arc;
 
-const GROUP: &str = "g";
+pub(super) const GROUP: &str = "g";
 const SESSION_MS: u64 = 10_000;
 const REBALANCE_MS: u64 = 20_000;
 
-fn client(n: u32) -> NodeId {
+pub(super) fn client(n: u32) -> NodeId {
     NodeId::Client(n)
 }
 
-fn tp(p: i32) -> TopicPartition {
+pub(super) fn tp(p: i32) -> TopicPartition {
     TopicPartition::new("t", p)
 }
 
@@ -42,7 +44,7 @@ fn join_request(member_id: &str, names: &[&str]) -> JoinGroupRequest {
 }
 
 /// The replies in `effects`, by client.
-fn replies(effects: &[Effect]) -> Vec<(NodeId, Message)> {
+pub(super) fn replies(effects: &[Effect]) -> Vec<(NodeId, Message)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -52,14 +54,52 @@ fn replies(effects: &[Effect]) -> Vec<(NodeId, Message)> {
         .collect()
 }
 
-fn appends(effects: &[Effect]) -> Vec<(u64, Vec<GroupLogRecord>)> {
+pub(super) fn appends(effects: &[Effect]) -> Vec<(u64, Vec<GroupLogRecord>)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Append { token, records } => Some((*token, records.clone())),
+            Effect::Append { token, records, .. } => Some((*token, records.clone())),
             Effect::Reply { .. } => None,
         })
         .collect()
+}
+
+/// The append `token` is committed, its batch at log offset `token`: tokens count up as the appends do, so the
+/// log order is the order they were asked for.
+pub(super) fn stored_at_token(c: &mut GroupCoordinator, now: u64, token: u64) -> Vec<Effect> {
+    c.appended(now, token, Ok(token as Offset))
+}
+
+/// A `__consumer_offsets` batch at `base_offset` holding `records`, written by `producer` (id, epoch) as a
+/// transactional batch, or by the coordinator alone.
+pub(super) fn batch(
+    base_offset: Offset,
+    records: Vec<GroupLogRecord>,
+    producer: Option<(i64, i16)>,
+) -> RecordBatch {
+    let records: Vec<Record> = records
+        .into_iter()
+        .map(|r| Record {
+            key: None,
+            value: 0,
+            timestamp_ms: 0,
+            internal: Some(Arc::new(InternalValue::GroupMetadata(r))),
+        })
+        .collect();
+    RecordBatch {
+        base_offset,
+        partition_leader_epoch: 0,
+        records: records.into(),
+        producer: producer.map(|(producer_id, producer_epoch)| BatchProducer {
+            producer_id,
+            producer_epoch,
+            base_sequence: 0,
+        }),
+        attributes: BatchAttributes {
+            transactional: producer.is_some(),
+            control: None,
+        },
+    }
 }
 
 fn join_answer(m: &Message) -> &JoinGroupResponse {
@@ -70,7 +110,7 @@ fn join_answer(m: &Message) -> &JoinGroupResponse {
 }
 
 /// A member's first JoinGroup: the id it is told to use, then the join with it (which waits).
-fn join_new(c: &mut GroupCoordinator, now: u64, n: u32) -> String {
+pub(super) fn join_new(c: &mut GroupCoordinator, now: u64, n: u32) -> String {
     let out = c.join_group(
         now,
         client(n),
@@ -86,13 +126,13 @@ fn join_new(c: &mut GroupCoordinator, now: u64, n: u32) -> String {
     id
 }
 
-fn state(c: &GroupCoordinator) -> (GroupState, i32) {
+pub(super) fn state(c: &GroupCoordinator) -> (GroupState, i32) {
     let g = c.group(GROUP).unwrap();
     (g.state, g.generation_id)
 }
 
 /// Two members in a Stable generation 1 with `a` leading; returns their ids and the time.
-fn stable_pair(c: &mut GroupCoordinator) -> (String, String, u64) {
+pub(super) fn stable_pair(c: &mut GroupCoordinator) -> (String, String, u64) {
     let a = join_new(c, 0, 1);
     let b = join_new(c, 1_000, 2);
     assert!(
@@ -157,7 +197,7 @@ fn sync(c: &mut GroupCoordinator, now: u64, a: &str, b: &str) {
         out.is_empty(),
         "the follower waits for the leader's assignment"
     );
-    let out = c.appended(now, stored[0].0, ErrorCode::NONE);
+    let out = stored_at_token(c, now, stored[0].0);
     let answers = replies(&out);
     assert_eq!(answers.len(), 2);
     assert_eq!(state(c), (GroupState::Stable, generation_id));
@@ -175,7 +215,7 @@ fn heartbeat(c: &mut GroupCoordinator, now: u64, member: &str, generation_id: i3
     }
 }
 
-fn commit(
+pub(super) fn commit(
     c: &mut GroupCoordinator,
     now: u64,
     member: &str,
@@ -195,14 +235,14 @@ fn commit(
     )
 }
 
-fn commit_error(effects: &[Effect]) -> ErrorCode {
+pub(super) fn commit_error(effects: &[Effect]) -> ErrorCode {
     match &replies(effects)[0].1 {
         Message::OffsetCommitResponse(r) => r.results[0].1,
         other => panic!("{other:?}"),
     }
 }
 
-fn fetched(c: &mut GroupCoordinator) -> Vec<(TopicPartition, Offset)> {
+pub(super) fn fetched(c: &mut GroupCoordinator) -> Vec<(TopicPartition, Offset)> {
     let req = OffsetFetchRequest {
         group_id: GROUP.into(),
         partitions: Some(vec![tp(0), tp(1)]),
@@ -324,13 +364,13 @@ fn offsets_commit_only_from_the_current_generation_and_only_once_stored() {
         "not before it is stored"
     );
     assert_eq!(
-        commit_error(&c.appended(now, stored[0].0, ErrorCode::NONE)),
+        commit_error(&stored_at_token(&mut c, now, stored[0].0)),
         ErrorCode::NONE
     );
     assert_eq!(fetched(&mut c)[0], (tp(0), 5));
     // A commit the log could not take is refused as COORDINATOR_NOT_AVAILABLE and changes nothing.
     let stored = appends(&commit(&mut c, now, &a, 1, 9));
-    let out = c.appended(now, stored[0].0, ErrorCode::NOT_ENOUGH_REPLICAS);
+    let out = c.appended(now, stored[0].0, Err(ErrorCode::NOT_ENOUGH_REPLICAS));
     assert_eq!(commit_error(&out), ErrorCode::COORDINATOR_NOT_AVAILABLE);
     assert_eq!(fetched(&mut c)[0], (tp(0), 5));
 }
@@ -380,7 +420,7 @@ fn a_new_coordinator_loads_the_last_group_record_and_offsets() {
     let mut c = GroupCoordinator::new(GroupConfig::default(), "b1");
     let (a, b, now) = stable_pair(&mut c);
     let stored = appends(&commit(&mut c, now, &a, 1, 7));
-    c.appended(now, stored[0].0, ErrorCode::NONE);
+    stored_at_token(&mut c, now, stored[0].0);
     // The log as it would be: an older generation's record, the latest one, and the offsets.
     let g = c.group(GROUP).unwrap();
     let latest = group_record(g);
@@ -389,7 +429,11 @@ fn a_new_coordinator_loads_the_last_group_record_and_offsets() {
         tp: tp(0),
         offset: 2,
     };
-    let log = vec![older, latest, stored[0].1[0].clone()];
+    let log = [older, latest, stored[0].1[0].clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(at, record)| batch(at as Offset, vec![record], None))
+        .collect::<Vec<_>>();
     let mut loaded = GroupCoordinator::load(GroupConfig::default(), "b2", 50_000, &log);
     let g = loaded.group(GROUP).unwrap();
     assert_eq!(
@@ -471,7 +515,7 @@ fn a_fetch_that_requires_stable_offsets_waits_out_a_commit_being_stored() {
         fetch(&mut c),
         (tp(0), -1, ErrorCode::UNSTABLE_OFFSET_COMMIT)
     );
-    c.appended(now, stored[0].0, ErrorCode::NONE);
+    stored_at_token(&mut c, now, stored[0].0);
     assert_eq!(fetch(&mut c), (tp(0), 100, ErrorCode::NONE));
 }
 

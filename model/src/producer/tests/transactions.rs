@@ -2,6 +2,7 @@
 //! batches, commit after the flush, aborts, retries, fencing, and the epoch bump after an abortable error.
 
 use super::*;
+use crate::consumer::ConsumerGroupMetadata;
 
 /// The coordinator the tests' FindCoordinator answers name, unless a test moves it.
 const COORDINATOR: BrokerId = 1;
@@ -45,6 +46,29 @@ fn ended(error: ErrorCode) -> Message {
     Message::EndTxnResponse(EndTxnResponse { error })
 }
 
+/// The group coordinator the tests' FindCoordinator (GROUP) answers name, unless a test moves it.
+const GROUP_COORDINATOR: BrokerId = 3;
+
+fn offsets_added(error: ErrorCode) -> Message {
+    Message::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse { error })
+}
+
+/// TxnOffsetCommit answered with `error` for each of `partitions` of topic "t".
+fn offsets_committed(partitions: &[(i32, ErrorCode)]) -> Message {
+    let results = partitions.iter().map(|&(p, e)| (tp(p), e)).collect();
+    Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse { results })
+}
+
+/// Member "m-1" of group "group-1" in generation 4.
+fn member() -> ConsumerGroupMetadata {
+    ConsumerGroupMetadata {
+        group_id: "group-1".into(),
+        generation_id: 4,
+        member_id: "m-1".into(),
+        group_instance_id: None,
+    }
+}
+
 impl Script {
     fn init(&mut self, now_ms: u64) -> &mut Self {
         let out = self.producer.init_transactions(now_ms);
@@ -59,6 +83,39 @@ impl Script {
     fn commit(&mut self, now_ms: u64) -> &mut Self {
         let out = self.producer.commit_transaction(now_ms);
         self.record(now_ms, "commit_transaction".into(), out)
+    }
+
+    /// sendOffsetsToTransaction of t-0@10 and t-1@20 for [`member`].
+    fn send_offsets(&mut self, now_ms: u64) -> &mut Self {
+        let offsets = BTreeMap::from([(tp(0), 10), (tp(1), 20)]);
+        let out = self
+            .producer
+            .send_offsets_to_transaction(now_ms, offsets, member());
+        self.record(
+            now_ms,
+            "send_offsets_to_transaction t-0@10 t-1@20".into(),
+            out,
+        )
+    }
+
+    /// In a transaction from 200 whose offsets were added at the coordinator (at 201) and whose group coordinator
+    /// is [`GROUP_COORDINATOR`] (found at 202): the TxnOffsetCommit is out.
+    fn sending_offsets(config: ProducerConfig) -> Script {
+        let mut s = Script::ready(config);
+        s.begin(200).send_offsets(200);
+        s.answer_latest(201, "AddOffsetsToTxn", offsets_added(ErrorCode::NONE));
+        s.answer_latest(202, "FindCoordinator", coordinator(GROUP_COORDINATOR));
+        assert_eq!(
+            s.producer.next_timeout(),
+            Some(302),
+            "retry.backoff.ms after the lookup"
+        );
+        s.wait_until(302);
+        assert_eq!(
+            s.sent.last().map(|(to, _, m)| (*to, m.api_name())),
+            Some((NodeId::Broker(GROUP_COORDINATOR), "TxnOffsetCommit"))
+        );
+        s
     }
 
     fn abort(&mut self, now_ms: u64) -> &mut Self {
@@ -340,22 +397,195 @@ fn a_commit_that_fails_after_an_unanswered_end_txn_has_an_unknown_outcome() {
 }
 
 #[test]
-fn send_offsets_to_transaction_adds_the_group_and_the_commit_ends_it() {
+fn send_offsets_to_transaction_adds_the_group_then_commits_the_offsets_at_the_group_coordinator() {
+    let mut s = Script::sending_offsets(transactional());
+    let request = match &s.sent.last().unwrap().2 {
+        Message::TxnOffsetCommitRequest(r) => r.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (
+            request.producer_id,
+            request.producer_epoch,
+            request.generation_id
+        ),
+        (77, 0, 4),
+        "the producer's id and epoch, the member's generation"
+    );
+    assert_eq!(request.member_id, "m-1");
+    let before = s.sent.len();
+    s.answer_latest(
+        303,
+        "TxnOffsetCommit",
+        offsets_committed(&[(0, ErrorCode::NONE), (1, ErrorCode::NONE)]),
+    );
+    assert_eq!(s.sent.len(), before);
+    assert!(s
+        .transcript
+        .ends_with("=> OffsetsSentToTransaction { group_id: \"group-1\" }\n"));
+    // The offsets started the transaction at the coordinator, so ending it takes an EndTxn, to the
+    // transaction coordinator.
+    s.commit(304);
+    assert_eq!(
+        s.sent.last().map(|(to, _, m)| (*to, m.api_name())),
+        Some((NodeId::Broker(COORDINATOR), "EndTxn"))
+    );
+    s.answer_latest(305, "EndTxn", ended(ErrorCode::NONE));
+    assert_eq!(s.state(), Some(TransactionState::Ready));
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn not_coordinator_on_txn_offset_commit_finds_the_group_coordinator_again_and_retries_what_was_refused(
+) {
+    let mut s = Script::sending_offsets(transactional());
+    s.answer_latest(
+        303,
+        "TxnOffsetCommit",
+        offsets_committed(&[(0, ErrorCode::NONE), (1, ErrorCode::NOT_COORDINATOR)]),
+    );
+    let lookup = match &s.sent.last().unwrap().2 {
+        Message::FindCoordinatorRequest(r) => (r.key_type, r.key.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(lookup, (CoordinatorType::Group, "group-1".to_string()));
+    s.answer_latest(304, "FindCoordinator", coordinator(2));
+    s.wait_until(404);
+    let retried = match s.sent.last().unwrap() {
+        (NodeId::Broker(2), _, Message::TxnOffsetCommitRequest(r)) => r.offsets.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        retried,
+        vec![(tp(1), 20)],
+        "only what was refused goes again"
+    );
+    // The coordinator loading the group only delays it, at the same coordinator.
+    s.answer_latest(
+        405,
+        "TxnOffsetCommit",
+        offsets_committed(&[(1, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS)]),
+    );
+    s.wait_until(505);
+    assert_eq!(
+        s.sent.last().map(|(to, _, m)| (*to, m.api_name())),
+        Some((NodeId::Broker(2), "TxnOffsetCommit"))
+    );
+    s.answer_latest(
+        506,
+        "TxnOffsetCommit",
+        offsets_committed(&[(1, ErrorCode::NONE)]),
+    );
+    assert_eq!(s.state(), Some(TransactionState::InTransaction));
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn an_old_generation_fails_send_offsets_and_leaves_the_transaction_to_abort() {
+    for error in [
+        ErrorCode::ILLEGAL_GENERATION,
+        ErrorCode::UNKNOWN_MEMBER_ID,
+        ErrorCode::FENCED_INSTANCE_ID,
+    ] {
+        let mut s = Script::sending_offsets(transactional());
+        s.answer_latest(
+            303,
+            "TxnOffsetCommit",
+            offsets_committed(&[(0, error), (1, ErrorCode::NONE)]),
+        );
+        assert_eq!(s.state(), Some(TransactionState::AbortableError));
+        let failed = format!(
+            "=> TransactionFailed {{ operation: Some(SendOffsetsToTransaction), error: {error:?}, fatal: false, \
+             outcome_unknown: false }}\n"
+        );
+        assert!(s.transcript.ends_with(&failed), "{}", s.transcript);
+        // A commit is refused; the abort ends the transaction at the coordinator (the offsets started it), without
+        // an epoch bump.
+        s.commit(304);
+        assert_eq!(s.state(), Some(TransactionState::AbortableError));
+        s.abort(305);
+        s.answer_latest(306, "EndTxn", ended(ErrorCode::NONE));
+        assert_eq!(s.state(), Some(TransactionState::Ready));
+        assert_eq!(s.producer.producer_id_and_epoch(), Some((77, 0)));
+        if error == ErrorCode::ILLEGAL_GENERATION {
+            insta::assert_snapshot!(s.transcript);
+        }
+    }
+}
+
+#[test]
+fn a_fenced_epoch_on_txn_offset_commit_is_fatal() {
+    let mut s = Script::sending_offsets(transactional());
+    s.answer_latest(
+        303,
+        "TxnOffsetCommit",
+        offsets_committed(&[(0, ErrorCode::INVALID_PRODUCER_EPOCH), (1, ErrorCode::NONE)]),
+    );
+    assert_eq!(s.state(), Some(TransactionState::FatalError));
+    assert!(s.transcript.ends_with(
+        "=> TransactionFailed { operation: Some(SendOffsetsToTransaction), error: INVALID_PRODUCER_EPOCH, \
+         fatal: true, outcome_unknown: false }\n"
+    ));
+}
+
+#[test]
+fn a_lost_connection_to_the_group_coordinator_finds_it_again() {
+    let mut s = Script::sending_offsets(transactional());
+    s.disconnect(303, GROUP_COORDINATOR);
+    assert_eq!(
+        s.sent.last().map(|(_, _, m)| m.api_name()),
+        Some("FindCoordinator")
+    );
+    s.answer_latest(304, "FindCoordinator", coordinator(GROUP_COORDINATOR));
+    s.wait_until(404);
+    s.answer_latest(
+        405,
+        "TxnOffsetCommit",
+        offsets_committed(&[(0, ErrorCode::NONE), (1, ErrorCode::NONE)]),
+    );
+    assert!(s
+        .transcript
+        .ends_with("=> OffsetsSentToTransaction { group_id: \"group-1\" }\n"));
+}
+
+#[test]
+fn add_offsets_to_txn_retries_at_the_transaction_coordinator_before_anything_goes_to_the_group() {
     let mut s = Script::ready(transactional());
-    s.begin(200);
-    let out = s.producer.send_offsets_to_transaction(200, "group-1");
-    s.record(200, "send_offsets_to_transaction group-1".into(), out);
+    s.begin(200).send_offsets(200);
     s.answer_latest(
         201,
         "AddOffsetsToTxn",
-        Message::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse {
-            error: ErrorCode::NONE,
-        }),
+        offsets_added(ErrorCode::CONCURRENT_TRANSACTIONS),
     );
-    // The offsets started the transaction at the coordinator, so ending it takes an EndTxn.
-    s.commit(202);
-    s.answer_latest(203, "EndTxn", ended(ErrorCode::NONE));
-    insta::assert_snapshot!(s.transcript);
+    s.wait_until(301);
+    s.answer_latest(
+        302,
+        "AddOffsetsToTxn",
+        offsets_added(ErrorCode::NOT_COORDINATOR),
+    );
+    assert_eq!(
+        s.apis_from(2),
+        vec!["AddOffsetsToTxn", "AddOffsetsToTxn", "FindCoordinator"]
+    );
+    match &s.sent.last().unwrap().2 {
+        Message::FindCoordinatorRequest(r) => assert_eq!(r.key_type, CoordinatorType::Transaction),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn send_offsets_with_no_offsets_ends_at_once_and_sends_nothing() {
+    let mut s = Script::ready(transactional());
+    let before = s.sent.len();
+    s.begin(200);
+    let out = s
+        .producer
+        .send_offsets_to_transaction(200, BTreeMap::new(), member());
+    s.record(200, "send_offsets_to_transaction (none)".into(), out);
+    assert_eq!(s.sent.len(), before);
+    assert!(s
+        .transcript
+        .ends_with("=> OffsetsSentToTransaction { group_id: \"group-1\" }\n"));
 }
 
 #[test]
