@@ -5,6 +5,7 @@ mod add_partitions_to_txn;
 mod alter_partition;
 mod broker_heartbeat;
 mod consumer_protocol;
+mod create_partitions;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
@@ -25,6 +26,7 @@ pub use add_partitions_to_txn::*;
 pub use alter_partition::*;
 pub use broker_heartbeat::*;
 pub use consumer_protocol::*;
+pub use create_partitions::*;
 pub use end_txn::*;
 pub use fetch::*;
 pub use find_coordinator::*;
@@ -86,6 +88,8 @@ pub enum Message {
     OffsetCommitResponse(OffsetCommitResponse),
     OffsetFetchRequest(OffsetFetchRequest),
     OffsetFetchResponse(OffsetFetchResponse),
+    CreatePartitionsRequest(CreatePartitionsRequest),
+    CreatePartitionsResponse(CreatePartitionsResponse),
 }
 
 impl Message {
@@ -130,6 +134,9 @@ impl Message {
             Message::LeaveGroupRequest(_) | Message::LeaveGroupResponse(_) => "LeaveGroup",
             Message::OffsetCommitRequest(_) | Message::OffsetCommitResponse(_) => "OffsetCommit",
             Message::OffsetFetchRequest(_) | Message::OffsetFetchResponse(_) => "OffsetFetch",
+            Message::CreatePartitionsRequest(_) | Message::CreatePartitionsResponse(_) => {
+                "CreatePartitions"
+            }
         }
     }
 }
