@@ -363,6 +363,8 @@ impl Broker {
 #[cfg(test)]
 mod group_tests;
 #[cfg(test)]
+mod partition_growth_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod txn_tests;
