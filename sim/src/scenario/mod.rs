@@ -104,6 +104,7 @@ pub enum FaultKind {
     Bridge,
     Slow,
     IsrShrinkThenLeaderDies,
+    CreatePartitions,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
