@@ -67,6 +67,14 @@ pub enum ErrorCode {
     FENCED_INSTANCE_ID,
     /// The client gave up on a batch after `delivery.timeout.ms` (Kafka's `TimeoutException`, not a wire code).
     DELIVERY_TIMEOUT,
+    /// CreatePartitions asked for a count that is not above the topic's current one: partitions only grow.
+    INVALID_PARTITIONS,
+    /// Not enough usable brokers for the replication factor the new partitions need.
+    INVALID_REPLICATION_FACTOR,
+    /// A manual assignment of replicas to new partitions that does not fit the cluster or the topic.
+    INVALID_REPLICA_ASSIGNMENT,
+    /// The request contradicts itself (a topic named twice).
+    INVALID_REQUEST,
 }
 
 impl ErrorCode {
@@ -79,6 +87,7 @@ impl ErrorCode {
                 | ErrorCode::NOT_LEADER_OR_FOLLOWER
                 | ErrorCode::REQUEST_TIMED_OUT
                 | ErrorCode::NETWORK_EXCEPTION
+                | ErrorCode::NOT_CONTROLLER
                 | ErrorCode::NOT_ENOUGH_REPLICAS
                 | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
                 | ErrorCode::FENCED_LEADER_EPOCH

@@ -3,6 +3,7 @@
 //! Nothing in this crate reads a clock, draws randomness or does I/O. Time arrives as `now_ms`, inputs arrive as
 //! messages and timer expiries, and every step returns [`Output`]s for the host (the `sim` crate) to carry out.
 
+pub mod admin;
 pub mod broker;
 pub mod client;
 pub mod config;

@@ -2,6 +2,7 @@
 
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A record as a checker sees it: its offset and its unique value.
 pub type OffsetValue = (Offset, u64);
@@ -66,6 +67,14 @@ pub enum Observation {
         tp: TopicPartition,
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
+    },
+    /// The controller raised `topic`'s partition count from `previous_count` to `count` (CreatePartitions);
+    /// `replicas` are the new partitions' replicas, in partition order, each led by its first live replica.
+    PartitionsCreated {
+        topic: Arc<str>,
+        previous_count: i32,
+        count: i32,
+        replicas: Vec<Vec<BrokerId>>,
     },
     BrokerFenced {
         broker: BrokerId,

@@ -52,7 +52,40 @@ pub struct RunReport {
     pub stats: Stats,
     pub trace_hash: String,
     pub faults: Vec<ScheduledFault>,
+    /// Topics whose partition count the controller raised during the run, in the order it did.
+    pub partition_growth: Vec<PartitionGrowth>,
     pub reproduce: String,
+}
+
+/// One CreatePartitions the controller carried out: when, which topic, and its partition count before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartitionGrowth {
+    pub at_ms: u64,
+    pub topic: String,
+    pub previous_count: i32,
+    pub count: i32,
+}
+
+/// Every growth the controller observed, from the history.
+pub fn partition_growth(run: &RunOutput) -> Vec<PartitionGrowth> {
+    run.history
+        .observations
+        .iter()
+        .filter_map(|(at_ms, o)| match o {
+            Observation::PartitionsCreated {
+                topic,
+                previous_count,
+                count,
+                ..
+            } => Some(PartitionGrowth {
+                at_ms: *at_ms,
+                topic: topic.to_string(),
+                previous_count: *previous_count,
+                count: *count,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The kinds a run showed: its violations, and the duplicates and reorders it only counted (a producer without
@@ -142,6 +175,7 @@ pub fn build(scenario: &Scenario, scenario_path: &str, run: &RunOutput) -> RunRe
         stats: stats(run),
         trace_hash: format!("{:016x}", run.trace_hash),
         faults: run.schedule.clone(),
+        partition_growth: partition_growth(run),
         reproduce: reproduce_command(scenario_path, run.seed),
     }
 }
@@ -188,6 +222,13 @@ pub fn to_text(r: &RunReport) -> String {
             t,
             "  fault at {}ms for {}ms: {:?}",
             f.at_ms, f.duration_ms, f.fault
+        );
+    }
+    for g in &r.partition_growth {
+        let _ = writeln!(
+            t,
+            "  partitions of {} grew from {} to {} at {}ms",
+            g.topic, g.previous_count, g.count, g.at_ms
         );
     }
     if r.violations.is_empty() {

@@ -1,11 +1,13 @@
-//! The broker's side of its controller session: registration, heartbeats, and AlterPartition bookkeeping.
+//! The broker's side of its controller session: registration, heartbeats, AlterPartition bookkeeping, and
+//! turning away controller requests sent to it.
 
 use super::Broker;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, TopicPartition};
 use crate::protocol::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
-    BrokerRegistrationResponse, LeaderAndIsrRequest, Message,
+    BrokerRegistrationResponse, CreatePartitionsRequest, CreatePartitionsResponse,
+    CreatePartitionsTopicResult, LeaderAndIsrRequest, Message,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -146,6 +148,31 @@ impl Broker {
         } else {
             self.controller.next_send_ms = now_ms + self.config.broker_heartbeat_interval_ms;
         }
+    }
+
+    /// An admin request only the controller serves reached a broker: NOT_CONTROLLER for every topic, as a
+    /// ZooKeeper-mode Kafka broker that is not the controller answers, so the admin client retries at the controller.
+    pub(super) fn handle_create_partitions(
+        &mut self,
+        from: NodeId,
+        correlation_id: u64,
+        req: CreatePartitionsRequest,
+    ) {
+        let results = req
+            .topics
+            .into_iter()
+            .map(|t| CreatePartitionsTopicResult {
+                name: t.name,
+                error: ErrorCode::NOT_CONTROLLER,
+                error_message: None,
+            })
+            .collect();
+        let response = CreatePartitionsResponse { results };
+        self.send(
+            from,
+            correlation_id,
+            Message::CreatePartitionsResponse(response),
+        );
     }
 
     pub(super) fn controller_disconnected(&mut self, now_ms: u64) {

@@ -154,6 +154,9 @@ impl Broker {
                 self.handle_offsets_for_leader_epoch_response(now_ms, from, correlation_id, resp)
             }
             Message::MetadataRequest(req) => self.handle_metadata(from, correlation_id, req),
+            Message::CreatePartitionsRequest(req) => {
+                self.handle_create_partitions(from, correlation_id, req)
+            }
             Message::LeaderAndIsrRequest(req) => {
                 self.handle_leader_and_isr(now_ms, from, correlation_id, req)
             }
@@ -360,6 +363,8 @@ impl Broker {
 
 #[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod partition_growth_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

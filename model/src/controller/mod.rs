@@ -3,6 +3,9 @@
 //! ZooKeeper-mode semantics: the durable [`ControllerState`] (what ZooKeeper held) survives the controller's own
 //! crash; only sessions and in-flight requests are lost.
 
+mod create_partitions;
+#[cfg(test)]
+mod create_partitions_tests;
 mod election;
 mod state;
 #[cfg(test)]
@@ -11,7 +14,7 @@ mod tests;
 pub use election::{
     elect_on_broker_failure, elect_on_broker_startup, set_isr, ElectionOutcome, ElectionPolicy,
 };
-pub use state::{BrokerRegistration, ControllerState, PartitionRecord};
+pub use state::{place_replicas, BrokerRegistration, ControllerState, PartitionRecord};
 
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
@@ -98,6 +101,9 @@ impl Controller {
             }
             Message::AlterPartitionRequest(req) => {
                 self.handle_alter_partition(from, correlation_id, req)
+            }
+            Message::CreatePartitionsRequest(req) => {
+                self.handle_create_partitions(from, correlation_id, req)
             }
             Message::LeaderAndIsrResponse(_) => {}
             other => panic!("controller cannot handle {}", other.api_name()),

@@ -45,27 +45,29 @@ impl ControllerState {
             controller_epoch: 0,
             ..Default::default()
         };
+        let all: Vec<BrokerId> = (1..=brokers).collect();
         for (t, topic) in topics.iter().enumerate() {
+            let start_index = t % all.len();
             for partition in 0..topic.partitions {
-                let first = (t as i32 + partition) % brokers;
-                let replicas: Vec<BrokerId> = (0..topic.replication_factor)
-                    .map(|i| (first + i) % brokers + 1)
-                    .collect();
-                let record = PartitionRecord {
-                    leader: replicas[0],
-                    leader_epoch: 0,
-                    isr: replicas.clone(),
-                    partition_epoch: 0,
-                    replicas,
-                    elr: Vec::new(),
-                    last_known_leader: NO_LEADER,
-                };
+                let replicas =
+                    place_replicas(&all, start_index, partition, topic.replication_factor);
+                let record = PartitionRecord::new(replicas.clone(), replicas);
                 state
                     .partitions
                     .insert(TopicPartition::new(topic.name.clone(), partition), record);
             }
         }
         state
+    }
+
+    /// The partitions of `topic`, ascending: its count is the last index plus one, as partitions only grow.
+    pub fn topic_partitions<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> impl Iterator<Item = (&'a TopicPartition, &'a PartitionRecord)> + 'a {
+        self.partitions
+            .range(TopicPartition::new(topic, i32::MIN)..)
+            .take_while(move |(tp, _)| *tp.topic == *topic)
     }
 
     pub fn register(&mut self, broker: BrokerId, incarnation: u64) -> i64 {
@@ -94,7 +96,38 @@ impl ControllerState {
     }
 }
 
+/// Kafka's rack-unaware replica assignment with a fixed start (no random shift): partition `partition`'s first
+/// replica is `brokers[(start_index + partition) % n]`, the others the brokers after it in turn. New topics start
+/// at their index in the topic list; new partitions of an existing topic continue from the broker of partition
+/// 0's first replica and the existing count (ZooKeeper-mode Kafka's `createPartitionsWithAssignment` does so).
+pub fn place_replicas(
+    brokers: &[BrokerId],
+    start_index: usize,
+    partition: i32,
+    replication_factor: i32,
+) -> Vec<BrokerId> {
+    let n = brokers.len();
+    let first = (start_index + partition as usize) % n;
+    (0..replication_factor as usize)
+        .map(|i| brokers[(first + i) % n])
+        .collect()
+}
+
 impl PartitionRecord {
+    /// A new partition: `isr` (the replicas that are alive) all in sync, its first member the leader, every epoch
+    /// at 0.
+    pub fn new(replicas: Vec<BrokerId>, isr: Vec<BrokerId>) -> Self {
+        PartitionRecord {
+            leader: isr.first().copied().unwrap_or(NO_LEADER),
+            leader_epoch: 0,
+            isr,
+            partition_epoch: 0,
+            replicas,
+            elr: Vec::new(),
+            last_known_leader: NO_LEADER,
+        }
+    }
+
     pub fn to_state(&self, tp: &TopicPartition) -> LeaderAndIsrPartitionState {
         LeaderAndIsrPartitionState {
             topic_partition: tp.clone(),

@@ -6,6 +6,8 @@ use crate::ids::{LeaderEpoch, NO_LEADER};
 use crate::protocol::*;
 use std::fmt::Write;
 
+/// Sends while the topic grows.
+mod partition_growth;
 /// The transactional producer's transcripts.
 mod transactions;
 

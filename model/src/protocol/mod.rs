@@ -5,6 +5,7 @@ mod add_partitions_to_txn;
 mod alter_partition;
 mod broker_heartbeat;
 mod consumer_protocol;
+mod create_partitions;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
@@ -26,6 +27,7 @@ pub use add_partitions_to_txn::*;
 pub use alter_partition::*;
 pub use broker_heartbeat::*;
 pub use consumer_protocol::*;
+pub use create_partitions::*;
 pub use end_txn::*;
 pub use fetch::*;
 pub use find_coordinator::*;
@@ -90,6 +92,8 @@ pub enum Message {
     OffsetFetchResponse(OffsetFetchResponse),
     TxnOffsetCommitRequest(TxnOffsetCommitRequest),
     TxnOffsetCommitResponse(TxnOffsetCommitResponse),
+    CreatePartitionsRequest(CreatePartitionsRequest),
+    CreatePartitionsResponse(CreatePartitionsResponse),
 }
 
 impl Message {
@@ -136,6 +140,9 @@ impl Message {
             Message::OffsetFetchRequest(_) | Message::OffsetFetchResponse(_) => "OffsetFetch",
             Message::TxnOffsetCommitRequest(_) | Message::TxnOffsetCommitResponse(_) => {
                 "TxnOffsetCommit"
+            }
+            Message::CreatePartitionsRequest(_) | Message::CreatePartitionsResponse(_) => {
+                "CreatePartitions"
             }
         }
     }

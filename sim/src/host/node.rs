@@ -311,5 +311,6 @@ fn is_response(message: &Message) -> bool {
             | Message::BrokerRegistrationResponse(_)
             | Message::BrokerHeartbeatResponse(_)
             | Message::InitProducerIdResponse(_)
+            | Message::CreatePartitionsResponse(_)
     )
 }

@@ -8,13 +8,16 @@ use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
 use crate::history::{FinalBatch, FinalPartition, FinalReplica, GroupInfo, History, TxnIntent};
 use crate::nemesis::apply::Nemesis;
+use crate::nemesis::fault::Fault;
 use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
+use crate::workload::admin_client::{AdminNode, ScheduledGrowth, ADMIN_CLIENT};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::group_member_client::{GroupMemberClient, GroupWork};
 use crate::workload::producer_client::ProducerClient;
 use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
 use ksim_model::config::{ConsumerConfig, TopicConfig};
+use ksim_model::controller::PartitionRecord;
 use ksim_model::internal_topics::{partition_for, CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use ksim_model::protocol::IsolationLevel;
 use ksim_model::record::{ControlMarker, RecordBatch};
@@ -234,7 +237,8 @@ async fn simulate(
     let handle = Handle::current();
     let clock = Clock::new();
     let topics = topic_configs(&s);
-    // What clients read and checkers judge: the scenario's topics, not the internal ones.
+    // What the consumers read (a fixed assignment: as with Kafka's `assign`, partitions added later are not
+    // theirs) and checkers judge: the scenario's topics, not the internal ones.
     let partitions: Vec<TopicPartition> = topics
         .iter()
         .filter(|t| !t.name.starts_with("__"))
@@ -363,6 +367,11 @@ async fn simulate(
         .lock()
         .unwrap()
         .trace_event(0, &("schedule", &schedule));
+    let growths = scheduled_growths(&schedule);
+    if !growths.is_empty() {
+        let admin = AdminNode::new(bootstrap.clone(), growths, recorder.clone());
+        spawn_client(&mut nodes, ADMIN_CLIENT, Arc::new(Mutex::new(admin)));
+    }
     let nemesis = Arc::new(Nemesis::new(
         handle.clone(),
         nodes.clone(),
@@ -396,6 +405,8 @@ async fn simulate(
         .trace_event(clock.now_ms(), &"healed: settling");
     clock.sleep_until_ms(clock.now_ms() + s.settle_ms).await;
 
+    // Partitions the nemesis added during the run are read and judged like the first ones.
+    let partitions = scenario_partitions(&controller.lock().unwrap().state().partitions);
     // The final reader sees every record below the HW, aborted ones included: the checkers tell them apart.
     let final_config = ConsumerConfig {
         isolation_level: IsolationLevel::ReadUncommitted,
@@ -429,6 +440,34 @@ async fn simulate(
     rec.trace_event(now, &("final", &finals));
     rec.history.final_partitions = finals;
     (schedule, now)
+}
+
+/// The partitions of the scenario's topics (not the internal ones) the controller knows, those added during the
+/// run included.
+fn scenario_partitions(
+    partitions: &BTreeMap<TopicPartition, PartitionRecord>,
+) -> Vec<TopicPartition> {
+    partitions
+        .keys()
+        .filter(|tp| !tp.topic.starts_with("__"))
+        .cloned()
+        .collect()
+}
+
+/// The schedule's create-partitions faults, for the admin client to carry out at their times.
+fn scheduled_growths(schedule: &[ScheduledFault]) -> Vec<ScheduledGrowth> {
+    schedule
+        .iter()
+        .filter_map(|f| match &f.fault {
+            Fault::CreatePartitions { topic, increase_by } => Some(ScheduledGrowth::new(
+                f.at_ms,
+                topic.clone(),
+                *increase_by,
+                f.duration_ms,
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What every partition looks like at the end: the controller's leader and ISR, what the final reader read, and

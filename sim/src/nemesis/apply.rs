@@ -151,6 +151,18 @@ impl Nemesis {
                 self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms)
                     .await
             }
+            Fault::CreatePartitions { ref topic, .. } => {
+                // The admin client node carries it out at this very time (run.rs gives it the schedule's
+                // growths) and traces its outcome; here the partition count it starts from is traced.
+                let count = self
+                    .controller
+                    .lock()
+                    .unwrap()
+                    .state()
+                    .topic_partitions(topic)
+                    .count();
+                self.record("start", &fault, &("partitions", count));
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Drawing a fault schedule from the seed: random faults one after another, plus the scenario's timeline.
 
 use super::fault::{Fault, Target};
-use crate::scenario::{FaultKind, RandomFaults, Scenario, ScheduledFault};
+use crate::scenario::{FaultKind, RandomFaults, Scenario, ScheduledFault, TopicSpec};
 use rand_chacha::rand_core::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -42,6 +42,7 @@ fn draw_random(
         let targets = Targets {
             brokers: scenario.brokers,
             coordinator: scenario.workload.transactional_producers > 0,
+            topics: &scenario.topics,
         };
         let fault = draw_fault(kind, targets, rng);
         out.push(ScheduledFault {
@@ -54,11 +55,13 @@ fn draw_random(
     out
 }
 
-/// What a random fault may hit: the brokers, and the transaction coordinator when transactions run.
+/// What a random fault may hit: the brokers, the transaction coordinator when transactions run, and the
+/// scenario's topics (to grow).
 #[derive(Clone, Copy, Debug)]
-pub struct Targets {
+pub struct Targets<'a> {
     pub brokers: i32,
     pub coordinator: bool,
+    pub topics: &'a [TopicSpec],
 }
 
 /// The leader, a broker, the controller (if allowed) or the coordinator (if transactions run), uniformly. Without
@@ -111,6 +114,13 @@ pub fn draw_fault(kind: FaultKind, targets: Targets, rng: &mut ChaCha8Rng) -> Fa
         }
         FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
             power_loss: rng.next_u64().is_multiple_of(2),
+        },
+        // One partition at a time, to a topic drawn uniformly: a run grows by as many steps as it draws.
+        FaultKind::CreatePartitions => Fault::CreatePartitions {
+            topic: targets.topics[(rng.next_u64() % targets.topics.len() as u64) as usize]
+                .name
+                .clone(),
+            increase_by: 1,
         },
     }
 }

@@ -120,6 +120,7 @@ pub enum FaultKind {
     Bridge,
     Slow,
     IsrShrinkThenLeaderDies,
+    CreatePartitions,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Workloads: client processes that drive the cluster and record what they did in the history.
 
+pub mod admin_client;
 pub mod consumer_client;
 pub mod group_member_client;
 pub mod producer_client;

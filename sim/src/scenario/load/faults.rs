@@ -6,7 +6,7 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{FaultKind, Faults, RandomFaults, ScheduledFault};
 
 /// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
-pub(super) const KINDS: [(&str, FaultKind); 8] = [
+pub(super) const KINDS: [(&str, FaultKind); 9] = [
     ("crash", FaultKind::Crash),
     ("power-loss", FaultKind::PowerLoss),
     ("isolate", FaultKind::Isolate),
@@ -18,7 +18,12 @@ pub(super) const KINDS: [(&str, FaultKind); 8] = [
         "isr-shrink-then-leader-dies",
         FaultKind::IsrShrinkThenLeaderDies,
     ),
+    ("create-partitions", FaultKind::CreatePartitions),
 ];
+
+/// The most partitions one create-partitions fault adds: every partition is a log on every replica and a
+/// fetch on every follower, so a larger step would only slow the simulation, not test anything more.
+pub(super) const MAX_INCREASE: i128 = 1_000;
 
 /// What a fault is checked against: broker ids exist in 1..=brokers, and faults start inside the fault phase.
 pub(super) struct Limits {
@@ -26,6 +31,8 @@ pub(super) struct Limits {
     pub duration_ms: u64,
     /// Whether transactional producers run, so a fault may target their coordinator.
     pub transactions: bool,
+    /// The scenario's topics, which a create-partitions fault may grow.
+    pub topics: Vec<String>,
 }
 
 pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {
@@ -119,6 +126,7 @@ fn fields(kind: FaultKind) -> &'static [&'static str] {
         FaultKind::Bridge => &["bridge"],
         FaultKind::Slow => &["min_ms", "max_ms", "loss_rate"],
         FaultKind::IsrShrinkThenLeaderDies => &["power_loss"],
+        FaultKind::CreatePartitions => &["topic", "increase_by"],
     }
 }
 
@@ -143,7 +151,24 @@ fn fault(t: &Table, kind: FaultKind, limits: &Limits) -> Res<Fault> {
         FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
             power_loss: t.req("power_loss", Value::bool)?,
         },
+        FaultKind::CreatePartitions => Fault::CreatePartitions {
+            topic: t.req("topic", |v| topic(v, &limits.topics))?,
+            increase_by: t.req("increase_by", |v| v.int_in(1, MAX_INCREASE))?,
+        },
     })
+}
+
+/// One of the scenario's `[[topic]]` names: the internal topics are Kafka's to size, not the nemesis's.
+fn topic(v: &Value, topics: &[String]) -> Res<String> {
+    let name = v.str()?;
+    if !topics.iter().any(|t| t == name) {
+        let names: Vec<String> = topics.iter().map(|t| format!("{t:?}")).collect();
+        return Err(v.bad(format_args!(
+            "names topic {name:?}, but the scenario's topics are {}",
+            names.join(", ")
+        )));
+    }
+    Ok(name.to_owned())
 }
 
 fn one_way(t: &Table, from: Target, to: Target) -> Res<Fault> {

@@ -48,13 +48,15 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
     let brokers = root.opt("cluster", |v| cluster(&v.table()?))?;
     let brokers = brokers.ok_or_else(|| root.missing("cluster", ": add [cluster] with brokers"))?;
     let workload = section(root, "workload", DEFAULT_WORKLOAD, workload)?;
+    let mut broker: BrokerConfig = section(root, "broker", Default::default(), kafka::broker)?;
+    broker.fixes = section(root, "model", Fixes::default(), model)?;
+    let topics = topics(root, brokers)?;
     let limits = Limits {
         brokers,
         duration_ms,
         transactions: workload.transactional_producers > 0,
+        topics: topics.iter().map(|t| t.name.clone()).collect(),
     };
-    let mut broker: BrokerConfig = section(root, "broker", Default::default(), kafka::broker)?;
-    broker.fixes = section(root, "model", Fixes::default(), model)?;
     let scenario = Scenario {
         name,
         description,
@@ -62,7 +64,7 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
         settle_ms,
         brokers,
         broker,
-        topics: topics(root, brokers)?,
+        topics,
         producer: section(root, "producer", Default::default(), kafka::producer)?,
         consumer: section(root, "consumer", Default::default(), kafka::consumer)?,
         workload,

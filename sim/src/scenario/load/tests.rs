@@ -97,7 +97,7 @@ revert = ["KIP-98"]
 latency_ms = [2, 2]
 
 [faults]
-random = { kinds = ["crash", "power-loss", "isolate", "split-halves", "one-way", "bridge", "slow", "isr-shrink-then-leader-dies"], interval_ms = [5000, 15000], duration_ms = [2000, 10000] }
+random = { kinds = ["crash", "power-loss", "isolate", "split-halves", "one-way", "bridge", "slow", "isr-shrink-then-leader-dies", "create-partitions"], interval_ms = [5000, 15000], duration_ms = [2000, 10000] }
 
 [[faults.at]]
 at_ms = 10000
@@ -142,6 +142,13 @@ kind = "slow"
 min_ms = 5
 max_ms = 50
 loss_rate = 0.1
+
+[[faults.at]]
+at_ms = 6
+duration_ms = 8
+kind = "create-partitions"
+topic = "audit.log"
+increase_by = 3
 
 [[faults.at]]
 at_ms = 59999
@@ -316,6 +323,7 @@ fn full_expected() -> Scenario {
                     FaultKind::Bridge,
                     FaultKind::Slow,
                     FaultKind::IsrShrinkThenLeaderDies,
+                    FaultKind::CreatePartitions,
                 ],
                 interval_ms: (5_000, 15_000),
                 duration_ms: (2_000, 10_000),
@@ -365,6 +373,14 @@ fn full_expected() -> Scenario {
                         min_ms: 5,
                         max_ms: 50,
                         loss_rate: 0.1,
+                    },
+                ),
+                scheduled(
+                    6,
+                    8,
+                    Fault::CreatePartitions {
+                        topic: "audit.log".into(),
+                        increase_by: 3,
                     },
                 ),
                 scheduled(
@@ -1036,4 +1052,53 @@ fn model_reverts_only_known_fixes() {
     );
     let s = parse(&with("[model]\nrevert = [\"KIP-98\"]\n"), "t").unwrap();
     assert!(!s.broker.fixes.has(Fix::Kip98ProducerEpochFencing));
+}
+
+#[test]
+fn create_partitions_grows_a_scenario_topic_by_a_positive_count() {
+    let growth = |topic: &str, increase_by: &str| {
+        with(&format!(
+            "[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"create-partitions\"\ntopic = \"{topic}\"\nincrease_by = {increase_by}\n"
+        ))
+    };
+    let s = parse(&growth("events", "2"), "t.toml").unwrap();
+    assert_eq!(
+        s.faults.timeline[0].fault,
+        Fault::CreatePartitions {
+            topic: "events".into(),
+            increase_by: 2
+        }
+    );
+    assert_error(
+        &growth("nope", "2"),
+        "nope",
+        "faults.at[0].topic",
+        "names topic \"nope\", but the scenario's topics are \"events\"",
+    );
+    assert_error(
+        &growth("events", "0"),
+        "increase_by",
+        "faults.at[0].increase_by",
+        "must be between 1 and 1000, got 0",
+    );
+    assert_error(
+        &growth("events", "\"2\""),
+        "increase_by",
+        "faults.at[0].increase_by",
+        "must be an integer",
+    );
+    let text = with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"create-partitions\"\ntopic = \"events\"\ncount = 4\n");
+    assert_error(
+        &text,
+        "count",
+        "faults.at[0].count",
+        "valid keys in faults.at[0]: at_ms, duration_ms, kind, topic, increase_by",
+    );
+    let text = with("[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"create-partitions\"\ntopic = \"events\"\n");
+    assert_error(
+        &text,
+        "[[faults.at]]",
+        "faults.at[0].increase_by",
+        "missing required key faults.at[0].increase_by",
+    );
 }
