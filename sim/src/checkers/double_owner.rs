@@ -1,6 +1,11 @@
 //! double-owner: two members of one consumer group owned the same partition: (a) both were assigned it in one
 //! generation, (b) their ownerships overlapped in time, or (c) a member processed it while it did not own it and
 //! another member did (a revoked member that keeps processing).
+//!
+//! A member that lost its partitions (`onPartitionsLost`: its poll interval or session ran out, its generation was
+//! fenced) may still be finishing the batch it polled while it owned them: Kafka's classic protocol lets such a
+//! zombie run on and fences its commits by generation instead, so (c) excuses that batch. A member that gave a
+//! partition up itself (`onPartitionsRevoked`) has promised to be done with it: processing after that is judged.
 
 use super::support;
 use super::{Violation, ViolationKind};
@@ -328,7 +333,19 @@ fn processed_unowned(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<V
         // to come after them all narrows the window, so an order we cannot know never raises an alarm.
         let start = ops[..index].partition_point(|o| o.at_ms() <= *polled_ms);
         let window = (start, index + 1);
-        let own: Vec<&Span> = list.iter().filter(|s| s.process == *process).collect();
+        // A lost ownership runs on, for this batch, to the end of its processing (see the module comment).
+        let zombie: Vec<Span> = list
+            .iter()
+            .filter(|s| s.process == *process)
+            .map(|s| {
+                let mut s = s.clone();
+                if s.lost {
+                    s.to = s.to.max(index);
+                }
+                s
+            })
+            .collect();
+        let own: Vec<&Span> = zombie.iter().collect();
         let Some(other) = list
             .iter()
             .filter(|s| s.process != *process)
@@ -509,6 +526,26 @@ mod tests {
             revoked(1, &[&p], 30),
             processed(1, 1, &p, &records(3..5), 20, 35),
             assigned(2, 2, &[&p], 40),
+        ];
+        assert_eq!(check(&group_history(ops, None)), vec![]);
+    }
+
+    #[test]
+    fn a_member_that_lost_its_partitions_finishing_its_batch_is_not_a_double_owner() {
+        let p = tp(0);
+        let lost = GroupOp::Revoked {
+            group: "g".to_string(),
+            process: 1,
+            partitions: vec![p.clone()],
+            lost: true,
+            at_ms: 30,
+        };
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            lost,
+            assigned(2, 2, &[&p], 40),
+            // Polled at 20 while it owned p; its poll interval ran out at 30 and it finished at 45.
+            processed(1, 1, &p, &records(3..5), 20, 45),
         ];
         assert_eq!(check(&group_history(ops, None)), vec![]);
     }
