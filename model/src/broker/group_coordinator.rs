@@ -8,6 +8,7 @@ use crate::error::ErrorCode;
 use crate::group::coordinator::{join_error, sync_error, Effect, GroupCoordinator, GroupLogRecord};
 use crate::ids::{LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::internal_topics::CONSUMER_OFFSETS_TOPIC;
+use crate::log::Log;
 use crate::protocol::{
     HeartbeatResponse, LeaveGroupResponse, Message, OffsetCommitResponse, OffsetFetchResponse,
 };
@@ -112,14 +113,7 @@ impl Broker {
         }
         let records: Arc<[Record]> = records
             .into_iter()
-            .map(|r| Record {
-                key: Some(Arc::from(
-                    format!("{:?}", r.key()).into_bytes().into_boxed_slice(),
-                )),
-                value: 0,
-                timestamp_ms: now_ms,
-                internal: Some(Arc::new(InternalValue::GroupMetadata(r))),
-            })
+            .map(|r| offsets_log_record(r, now_ms))
             .collect();
         let count = records.len() as Offset;
         let base = log.append_as_leader(records, None, BatchAttributes::default(), now_ms);
@@ -197,16 +191,7 @@ impl Broker {
                 continue;
             }
             let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition);
-            let records = self.partitions[&tp]
-                .log
-                .file
-                .batches()
-                .iter()
-                .flat_map(|b| b.records.iter())
-                .filter_map(|r| match r.internal.as_deref() {
-                    Some(InternalValue::GroupMetadata(g)) => Some(g),
-                    _ => None,
-                });
+            let records = stored_group_records(&self.partitions[&tp].log);
             // Member ids name the broker, partition and leader epoch, so no two coordinators hand out the same.
             let prefix = format!("b{}p{}e{}", self.id, partition, leader_epoch);
             let coordinator =
@@ -235,6 +220,32 @@ impl Broker {
             })
             .min()
     }
+}
+
+/// A coordinator's record as `__consumer_offsets` stores it, keyed by what it is about so that compaction keeps
+/// only the newest per group and per group and partition.
+pub(crate) fn offsets_log_record(r: GroupLogRecord, now_ms: u64) -> Record {
+    Record {
+        key: Some(Arc::from(
+            format!("{:?}", r.key()).into_bytes().into_boxed_slice(),
+        )),
+        value: 0,
+        timestamp_ms: now_ms,
+        internal: Some(Arc::new(InternalValue::GroupMetadata(r))),
+    }
+}
+
+/// The group records a `__consumer_offsets` log holds, oldest first, what a new coordinator loads. A compacted
+/// log holds fewer of them, at their original offsets: the newest per key is there all the same.
+pub(crate) fn stored_group_records(log: &Log) -> impl Iterator<Item = &GroupLogRecord> {
+    log.file
+        .batches()
+        .iter()
+        .flat_map(|b| b.entries())
+        .filter_map(|(_, r)| match r.internal.as_deref() {
+            Some(InternalValue::GroupMetadata(g)) => Some(g),
+            _ => None,
+        })
 }
 
 /// NOT_COORDINATOR in the shape of the request's answer.

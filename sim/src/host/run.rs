@@ -13,7 +13,7 @@ use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::producer_client::ProducerClient;
 use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
-use ksim_model::config::{ConsumerConfig, TopicConfig};
+use ksim_model::config::{ConsumerConfig, LogConfig, TopicConfig};
 use ksim_model::internal_topics::TRANSACTION_STATE_TOPIC;
 use ksim_model::protocol::IsolationLevel;
 use ksim_model::record::{ControlMarker, RecordBatch};
@@ -107,6 +107,8 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             replication_factor: t.replication_factor,
             min_insync_replicas: t.min_insync_replicas(&s.broker),
             unclean_leader_election_enable: t.unclean_leader_election_enable(&s.broker),
+            // Data topics keep Kafka's default `cleanup.policy=delete`: the checkers read them whole.
+            log: LogConfig::default(),
         })
         .collect();
     if s.workload.transactional_producers > 0 {
@@ -117,6 +119,8 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             min_insync_replicas: s.broker.transaction_state_log_min_isr,
             // Kafka never elects an out-of-sync leader for its internal topics' sake either way; keep it safe.
             unclean_leader_election_enable: false,
+            // Kafka creates its internal topics compacted: the newest state per transactional id is what counts.
+            log: LogConfig::compacted(),
         });
     }
     topics
