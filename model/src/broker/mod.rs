@@ -379,7 +379,11 @@ impl Broker {
 }
 
 #[cfg(test)]
+mod group_load_properties;
+#[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod log_cleaner_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
