@@ -6,7 +6,8 @@
 //! here takes no time, so one wake-up cleans every qualifying log, dirtiest first, then sleeps the backoff.
 
 use super::Broker;
-use crate::ids::TopicPartition;
+use crate::ids::{Offset, TopicPartition};
+use crate::observe::Observation;
 
 impl Broker {
     /// The cleaner's wake-up: clean each compacted log whose dirty part is large enough.
@@ -24,7 +25,28 @@ impl Broker {
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         for (_, tp) in candidates {
             let p = self.partitions.get_mut(&tp).unwrap();
-            p.log.clean(p.high_watermark);
+            let records = |p: &super::Partition, below: Offset| -> usize {
+                p.log
+                    .file
+                    .batches()
+                    .iter()
+                    .take_while(|b| b.base_offset < below)
+                    .map(|b| b.records.len())
+                    .sum()
+            };
+            let range = p.log.cleanable_range(p.high_watermark);
+            let records_before = records(p, range.first_uncleanable_offset);
+            if let Some(range) = p.log.clean(p.high_watermark) {
+                let records_after = records(p, range.first_uncleanable_offset);
+                self.observe(Observation::LogCleaned {
+                    broker: self.id,
+                    tp,
+                    first_dirty_offset: range.first_dirty_offset,
+                    first_uncleanable_offset: range.first_uncleanable_offset,
+                    records_before,
+                    records_after,
+                });
+            }
         }
     }
 

@@ -97,7 +97,30 @@ fn the_cleaner_wakes_after_its_backoff_and_cleans_only_compacted_logs() {
         8,
         "still asleep"
     );
-    b.on_timeout(15_000);
+    let out = b.on_timeout(15_000);
+    let cleaned: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Observe(Observation::LogCleaned {
+                tp,
+                first_uncleanable_offset,
+                records_before,
+                records_after,
+                ..
+            }) => Some((
+                tp.clone(),
+                *first_uncleanable_offset,
+                *records_before,
+                *records_after,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cleaned,
+        vec![(compacted(), 7, 7, 4)],
+        "observed, for the trace"
+    );
     assert_eq!(
         offsets(&b.partitions[&compacted()].log),
         vec![3, 4, 5, 6, 7],

@@ -24,6 +24,8 @@ pub struct BrokerConfig {
     pub log_flush_interval_messages: u64,
     /// `log.flush.interval.ms` (unset by default).
     pub log_flush_interval_ms: Option<u64>,
+    /// `log.roll.ms` (`log.roll.hours` = 168 by default): the broker's default `segment.ms` for every topic.
+    pub log_roll_ms: u64,
     /// `log.cleaner.enable`: whether this broker runs the log cleaner over its compacted logs.
     pub log_cleaner_enable: bool,
     /// `log.cleaner.backoff.ms`: how long the cleaner sleeps when no log is dirty enough.
@@ -76,6 +78,7 @@ impl Default for BrokerConfig {
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             log_flush_interval_messages: u64::MAX,
             log_flush_interval_ms: None,
+            log_roll_ms: super::DEFAULT_SEGMENT_MS,
             log_cleaner_enable: true,
             log_cleaner_backoff_ms: 15_000,
             broker_heartbeat_interval_ms: 2_000,

@@ -108,7 +108,10 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             min_insync_replicas: t.min_insync_replicas(&s.broker),
             unclean_leader_election_enable: t.unclean_leader_election_enable(&s.broker),
             // Data topics keep Kafka's default `cleanup.policy=delete`: the checkers read them whole.
-            log: LogConfig::default(),
+            log: LogConfig {
+                segment_ms: s.broker.log_roll_ms,
+                ..LogConfig::default()
+            },
         })
         .collect();
     if s.workload.transactional_producers > 0 {
@@ -120,7 +123,10 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             // Kafka never elects an out-of-sync leader for its internal topics' sake either way; keep it safe.
             unclean_leader_election_enable: false,
             // Kafka creates its internal topics compacted: the newest state per transactional id is what counts.
-            log: LogConfig::compacted(),
+            log: LogConfig {
+                segment_ms: s.broker.log_roll_ms,
+                ..LogConfig::compacted()
+            },
         });
     }
     topics

@@ -234,6 +234,7 @@ fn full_expected() -> Scenario {
             replica_high_watermark_checkpoint_interval_ms: 4_000,
             log_flush_interval_messages: u64::MAX,
             log_flush_interval_ms: Some(1_000),
+            log_roll_ms: 604_800_000,
             log_cleaner_enable: true,
             log_cleaner_backoff_ms: 15_000,
             broker_heartbeat_interval_ms: 1_500,
