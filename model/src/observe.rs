@@ -30,6 +30,16 @@ pub enum Observation {
         leader_epoch: LeaderEpoch,
     },
     /// A replica removed the records at and above `offset` (`removed` lists them).
+    /// The log cleaner cleaned a replica's compacted log over `first_dirty_offset..first_uncleanable_offset`,
+    /// leaving `records_after` of the `records_before` records below the latter.
+    LogCleaned {
+        broker: BrokerId,
+        tp: TopicPartition,
+        first_dirty_offset: Offset,
+        first_uncleanable_offset: Offset,
+        records_before: usize,
+        records_after: usize,
+    },
     Truncated {
         broker: BrokerId,
         tp: TopicPartition,

@@ -38,6 +38,22 @@ pub struct RecordBatch {
     pub producer: Option<BatchProducer>,
     /// Kafka's `isTransactional` and `isControl` attributes.
     pub attributes: BatchAttributes,
+    /// Set once the log cleaner removed some of the batch's records; None: record i sits at `base_offset + i`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compacted: Option<Arc<CompactedLayout>>,
+}
+
+/// Where a cleaned batch's surviving records sit. Kafka's cleaner rewrites a batch with its header intact (base
+/// offset, producer id/epoch, base sequence, attributes) and keeps its original last offset
+/// (`MemoryRecordsBuilder.overrideLastOffset`), so the last sequence survives and a producer that retries or goes
+/// on after a restart is not told OUT_OF_ORDER_SEQUENCE_NUMBER; each record keeps its own offset delta. The batch
+/// may even keep no record at all: the producer's last batch is retained as an empty header (`RETAIN_EMPTY`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactedLayout {
+    /// Each record's offset minus the batch's base offset, ascending, parallel to `records`.
+    pub offset_deltas: Vec<u32>,
+    /// The batch's last offset minus its base offset, as first written.
+    pub last_offset_delta: u32,
 }
 
 /// A batch's transaction attributes: written inside a transaction, or a transaction marker.
@@ -82,9 +98,26 @@ pub fn increment_sequence(sequence: i32, increment: i32) -> i32 {
 }
 
 impl RecordBatch {
-    /// The offset after this batch's last record.
+    /// The offset after this batch's last offset (which a cleaned batch keeps even when its last record is gone).
     pub fn next_offset(&self) -> Offset {
-        self.base_offset + self.records.len() as Offset
+        self.base_offset + self.offset_count() as Offset
+    }
+
+    /// How many offsets the batch spans: its record count, unless the cleaner removed some of them.
+    pub fn offset_count(&self) -> usize {
+        match &self.compacted {
+            None => self.records.len(),
+            Some(layout) => layout.last_offset_delta as usize + 1,
+        }
+    }
+
+    /// The offset of the record at `index` in `records`.
+    fn offset_of(&self, index: usize) -> Offset {
+        let delta = match &self.compacted {
+            None => index as Offset,
+            Some(layout) => Offset::from(layout.offset_deltas[index]),
+        };
+        self.base_offset + delta
     }
 
     pub fn last_offset(&self) -> Offset {
@@ -98,10 +131,72 @@ impl RecordBatch {
     /// Each application record with its offset; a control batch's marker is not one (it only takes an offset).
     pub fn entries(&self) -> impl Iterator<Item = (Offset, &Record)> {
         let count = if self.is_control() { 0 } else { usize::MAX };
+        self.records_with_offsets().take(count)
+    }
+
+    /// Every record with its offset, a control batch's marker included.
+    pub fn records_with_offsets(&self) -> impl Iterator<Item = (Offset, &Record)> {
         self.records
             .iter()
-            .take(count)
             .enumerate()
-            .map(move |(i, r)| (self.base_offset + i as Offset, r))
+            .map(move |(i, r)| (self.offset_of(i), r))
+    }
+
+    /// The part of the batch below `offset` (which must lie inside it): the records there, and the header's offset
+    /// range and sequence range cut at `offset`, as if the batch had been written that short.
+    pub fn head_below(&self, offset: Offset) -> RecordBatch {
+        assert!(
+            offset > self.base_offset && offset < self.next_offset(),
+            "cut {offset} outside batch {}..{}",
+            self.base_offset,
+            self.next_offset()
+        );
+        let kept: Vec<(Offset, Record)> = self
+            .records_with_offsets()
+            .filter(|(o, _)| *o < offset)
+            .map(|(o, r)| (o, r.clone()))
+            .collect();
+        self.relaid(self.base_offset, offset - 1, kept)
+    }
+
+    /// The part of the batch from `offset` on (which must lie inside it), rebased there: the producer's base
+    /// sequence moves with the base offset, since each offset of a batch took one sequence number.
+    pub fn tail_from(&self, offset: Offset) -> RecordBatch {
+        assert!(
+            offset > self.base_offset && offset < self.next_offset(),
+            "cut {offset} outside batch {}..{}",
+            self.base_offset,
+            self.next_offset()
+        );
+        let kept: Vec<(Offset, Record)> = self
+            .records_with_offsets()
+            .filter(|(o, _)| *o >= offset)
+            .map(|(o, r)| (o, r.clone()))
+            .collect();
+        let mut tail = self.relaid(offset, self.last_offset(), kept);
+        if let Some(p) = tail.producer.as_mut().filter(|_| !self.is_control()) {
+            p.base_sequence =
+                increment_sequence(p.base_sequence, (offset - self.base_offset) as i32);
+        }
+        tail
+    }
+
+    /// This batch's header over `base..=last` holding `kept` (records with their offsets, ascending): the plain
+    /// layout when they fill every offset, the compacted one otherwise.
+    pub fn relaid(&self, base: Offset, last: Offset, kept: Vec<(Offset, Record)>) -> RecordBatch {
+        let span = (last - base + 1) as usize;
+        let dense = kept.len() == span;
+        let compacted = (!dense).then(|| {
+            Arc::new(CompactedLayout {
+                offset_deltas: kept.iter().map(|(o, _)| (o - base) as u32).collect(),
+                last_offset_delta: (last - base) as u32,
+            })
+        });
+        RecordBatch {
+            base_offset: base,
+            records: kept.into_iter().map(|(_, r)| r).collect(),
+            compacted,
+            ..self.clone()
+        }
     }
 }

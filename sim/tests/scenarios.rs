@@ -93,6 +93,11 @@ fn transactions_hold_through_coordinator_and_leader_failures() {
 }
 
 #[test]
+fn transactions_hold_while_the_transaction_log_is_compacted() {
+    assert_eq!(holds("transactions-compacted-log"), vec![]);
+}
+
+#[test]
 fn every_zombie_is_fenced() {
     assert_eq!(holds("zombie-fencing"), vec![]);
 }

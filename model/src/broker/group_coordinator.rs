@@ -144,14 +144,7 @@ impl Broker {
         }
         let records: Arc<[Record]> = records
             .into_iter()
-            .map(|r| Record {
-                key: Some(Arc::from(
-                    format!("{:?}", r.key()).into_bytes().into_boxed_slice(),
-                )),
-                value: 0,
-                timestamp_ms: now_ms,
-                internal: Some(Arc::new(InternalValue::GroupMetadata(r))),
-            })
+            .map(|r| offsets_log_record(r, now_ms))
             .collect();
         let count = records.len() as Offset;
         // Kafka builds a TxnOffsetCommit's batch with the producer's id and epoch, base sequence 0, and the
@@ -286,6 +279,19 @@ impl Broker {
                     .chain(h.appends.iter().map(|a| a.deadline_ms))
             })
             .min()
+    }
+}
+
+/// A coordinator's record as `__consumer_offsets` stores it, keyed by what it is about so that compaction keeps
+/// only the newest per group and per group and partition.
+pub(crate) fn offsets_log_record(r: GroupLogRecord, now_ms: u64) -> Record {
+    Record {
+        key: Some(Arc::from(
+            format!("{:?}", r.key()).into_bytes().into_boxed_slice(),
+        )),
+        value: 0,
+        timestamp_ms: now_ms,
+        internal: Some(Arc::new(InternalValue::GroupMetadata(r))),
     }
 }
 

@@ -31,6 +31,7 @@ pub(super) fn broker(disk: Disk, leader: BrokerId, leader_epoch: i32) -> Broker 
         replication_factor: 1,
         min_insync_replicas: 1,
         unclean_leader_election_enable: false,
+        log: LogConfig::compacted(),
     };
     let (mut b, _) = Broker::start(ME, config, vec![topic], disk, 1, 0);
     register(&mut b);

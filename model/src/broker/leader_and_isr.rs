@@ -51,11 +51,16 @@ impl Broker {
             return;
         }
         let me = self.id;
+        let config = self.log_config(&state.topic_partition);
         let partition = self
             .partitions
             .entry(state.topic_partition.clone())
             .or_insert_with(|| {
-                Partition::recover(state.topic_partition.clone(), Log::default(), 0)
+                let log = Log {
+                    config,
+                    ..Log::default()
+                };
+                Partition::recover(state.topic_partition.clone(), log, 0)
             });
         if state.leader_epoch > partition.leader_epoch {
             let observation = if state.leader == me {

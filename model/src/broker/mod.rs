@@ -7,6 +7,7 @@ mod find_coordinator;
 mod group_coordinator;
 mod isr;
 mod leader_and_isr;
+mod log_cleaner;
 mod partition;
 mod produce;
 mod producer_ids;
@@ -18,7 +19,7 @@ mod write_txn_markers;
 
 pub use partition::{FollowerProgress, LeaderState, Partition, Role};
 
-use crate::config::{BrokerConfig, TopicConfig};
+use crate::config::{BrokerConfig, LogConfig, TopicConfig};
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::observe::Observation;
 use crate::output::Output;
@@ -49,6 +50,8 @@ pub struct Broker {
     next_isr_check_ms: u64,
     next_writeback_ms: u64,
     next_flush_ms: Option<u64>,
+    /// When the log cleaner next wakes (every `log.cleaner.backoff.ms`).
+    next_log_cleaner_ms: u64,
     /// The next producer id to hand out within this registration's range (see `producer_ids`).
     next_producer_id: i64,
     /// The transaction coordinators of the `__transaction_state` partitions this broker leads, by partition.
@@ -97,6 +100,7 @@ impl Broker {
             next_isr_check_ms: now_ms + config.replica_lag_time_max_ms / 2,
             next_writeback_ms: now_ms + WRITEBACK_INTERVAL_MS,
             next_flush_ms: config.log_flush_interval_ms.map(|ms| now_ms + ms),
+            next_log_cleaner_ms: now_ms + config.log_cleaner_backoff_ms,
             next_producer_id: 0,
             txn_coordinators: BTreeMap::new(),
             group_coordinators: BTreeMap::new(),
@@ -105,7 +109,8 @@ impl Broker {
             config,
             out: Vec::new(),
         };
-        for (tp, log) in logs {
+        for (tp, mut log) in logs {
+            log.config = broker.log_config(&tp);
             let hw = broker.hw_checkpoint.get(&tp).copied().unwrap_or(0);
             let partition = Partition::recover(tp.clone(), log, hw);
             broker.observe(Observation::BrokerRecovered {
@@ -248,6 +253,12 @@ impl Broker {
                 p.log.file.flush();
             }
         }
+        if now_ms >= self.next_log_cleaner_ms {
+            self.next_log_cleaner_ms = now_ms + self.config.log_cleaner_backoff_ms.max(1);
+            if self.log_cleaner_active() {
+                self.run_log_cleaner();
+            }
+        }
         self.replicate(now_ms);
         self.take_output()
     }
@@ -260,6 +271,9 @@ impl Broker {
         next = next.min(self.controller.next_timeout());
         if let Some(at) = self.next_flush_ms {
             next = next.min(at);
+        }
+        if self.log_cleaner_active() {
+            next = next.min(self.next_log_cleaner_ms);
         }
         if let Some(at) = self.purgatory.next_deadline() {
             next = next.min(at);
@@ -292,6 +306,13 @@ impl Broker {
             .filter(|(_, p)| p.is_leader())
             .map(|(tp, p)| (tp.partition, p.leader_epoch))
             .collect()
+    }
+
+    /// The configs a replica's log obeys: its topic's (Kafka's defaults for a topic this broker was not told of).
+    fn log_config(&self, tp: &TopicPartition) -> LogConfig {
+        self.topics
+            .get(&tp.topic)
+            .map_or_else(LogConfig::default, |t| t.log)
     }
 
     fn checkpoint_high_watermarks(&mut self) {
@@ -362,7 +383,11 @@ impl Broker {
 }
 
 #[cfg(test)]
+mod group_load_properties;
+#[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod log_cleaner_tests;
 #[cfg(test)]
 mod partition_growth_tests;
 #[cfg(test)]

@@ -193,12 +193,14 @@ impl Partition {
             records,
             producer,
             attributes,
+            compacted: None,
         };
         self.log.append(batch, now_ms);
         base_offset
     }
 
-    /// Appends what the leader sent, skipping what this replica already has.
+    /// Appends what the leader sent, skipping what this replica already has. A batch may start past this log's
+    /// end: the leader's cleaner removed the records between (Kafka's follower appends at the batches' offsets).
     pub fn append_as_follower(&mut self, batches: Vec<RecordBatch>, now_ms: u64) {
         for batch in batches {
             let leo = self.log_end_offset();
@@ -206,16 +208,10 @@ impl Partition {
                 continue;
             }
             let batch = if batch.base_offset < leo {
-                let skip = (leo - batch.base_offset) as usize;
-                RecordBatch {
-                    base_offset: leo,
-                    records: batch.records[skip..].into(),
-                    ..batch
-                }
+                batch.tail_from(leo)
             } else {
                 batch
             };
-            assert_eq!(batch.base_offset, leo, "{}: gap in replication", self.tp);
             self.log.append(batch, now_ms);
         }
     }

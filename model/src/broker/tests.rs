@@ -17,6 +17,7 @@ fn topic(min_isr: usize) -> TopicConfig {
         replication_factor: 3,
         min_insync_replicas: min_isr,
         unclean_leader_election_enable: false,
+        log: LogConfig::default(),
     }
 }
 
@@ -249,6 +250,7 @@ fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
                 records: records(values),
                 producer: None,
                 attributes: BatchAttributes::default(),
+                compacted: None,
             },
             0,
         );
@@ -414,6 +416,7 @@ fn producer_state_follows_the_data_to_a_follower_that_becomes_leader() {
                 base_sequence: 0,
             }),
             attributes: BatchAttributes::default(),
+            compacted: None,
         },
         0,
     );
@@ -510,6 +513,7 @@ fn read_committed_fetches_stop_at_the_last_stable_offset_and_name_aborted_transa
             transactional: true,
             control,
         },
+        compacted: None,
     };
     let mut log = Log::default();
     log.append(
@@ -519,6 +523,7 @@ fn read_committed_fetches_stop_at_the_last_stable_offset_and_name_aborted_transa
             records: records(&[0]),
             producer: None,
             attributes: BatchAttributes::default(),
+            compacted: None,
         },
         0,
     );

@@ -193,6 +193,7 @@ fn both_coordinators() -> Broker {
         replication_factor: 1,
         min_insync_replicas: 1,
         unclean_leader_election_enable: false,
+        log: crate::config::LogConfig::default(),
     };
     let topics = vec![
         topic(CONSUMER_OFFSETS_TOPIC),

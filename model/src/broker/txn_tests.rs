@@ -3,7 +3,7 @@
 
 use super::tests::register;
 use super::*;
-use crate::config::{Fix, Fixes};
+use crate::config::{Fix, Fixes, LogConfig};
 use crate::error::ErrorCode;
 use crate::internal_topics::TRANSACTION_STATE_TOPIC;
 use crate::protocol::*;
@@ -29,6 +29,11 @@ fn topic(name: &str) -> TopicConfig {
         replication_factor: 1,
         min_insync_replicas: 1,
         unclean_leader_election_enable: false,
+        log: if name.starts_with("__") {
+            LogConfig::compacted()
+        } else {
+            LogConfig::default()
+        },
     }
 }
 

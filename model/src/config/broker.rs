@@ -24,6 +24,12 @@ pub struct BrokerConfig {
     pub log_flush_interval_messages: u64,
     /// `log.flush.interval.ms` (unset by default).
     pub log_flush_interval_ms: Option<u64>,
+    /// `log.roll.ms` (`log.roll.hours` = 168 by default): the broker's default `segment.ms` for every topic.
+    pub log_roll_ms: u64,
+    /// `log.cleaner.enable`: whether this broker runs the log cleaner over its compacted logs.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: how long the cleaner sleeps when no log is dirty enough.
+    pub log_cleaner_backoff_ms: u64,
     /// `broker.heartbeat.interval.ms`
     pub broker_heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`
@@ -72,6 +78,9 @@ impl Default for BrokerConfig {
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             log_flush_interval_messages: u64::MAX,
             log_flush_interval_ms: None,
+            log_roll_ms: super::DEFAULT_SEGMENT_MS,
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
             broker_heartbeat_interval_ms: 2_000,
             broker_session_timeout_ms: 9_000,
             vm_dirty_expire_centisecs: 3_000,

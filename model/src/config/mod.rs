@@ -3,11 +3,13 @@
 mod broker;
 mod consumer;
 mod fixes;
+mod log;
 mod producer;
 mod topic;
 
 pub use broker::BrokerConfig;
 pub use consumer::{ConsumerConfig, GroupMemberConfig};
 pub use fixes::{Fix, Fixes};
+pub use log::{CleanupPolicy, LogConfig, DEFAULT_MIN_CLEANABLE_DIRTY_RATIO, DEFAULT_SEGMENT_MS};
 pub use producer::{Acks, ProducerConfig};
 pub use topic::TopicConfig;

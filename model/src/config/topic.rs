@@ -1,9 +1,10 @@
 //! A topic as created: its partition count, replication factor, and its effective topic-level configs.
 
+use super::LogConfig;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopicConfig {
     pub name: Arc<str>,
     pub partitions: i32,
@@ -13,4 +14,6 @@ pub struct TopicConfig {
     pub min_insync_replicas: usize,
     /// `unclean.leader.election.enable` in force for this topic.
     pub unclean_leader_election_enable: bool,
+    /// `cleanup.policy`, `segment.ms`, `min.cleanable.dirty.ratio`: what the topic's logs obey.
+    pub log: LogConfig,
 }

@@ -226,6 +226,7 @@ fn fetch_answer(p: &FetchPartition, seed: u8) -> FetchPartitionResponse {
         records,
         producer: None,
         attributes: BatchAttributes::default(),
+        compacted: None,
     });
     answer
 }

@@ -28,6 +28,7 @@ pub(super) fn batch(base_offset: Offset, epoch: LeaderEpoch, values: &[u64]) -> 
         records,
         producer: None,
         attributes: BatchAttributes::default(),
+        compacted: None,
     }
 }
 

@@ -11,6 +11,7 @@ fn topic() -> TopicConfig {
         replication_factor: 2,
         min_insync_replicas: 1,
         unclean_leader_election_enable: false,
+        log: crate::config::LogConfig::default(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The controller driven message by message: channel resends and unclean-shutdown detection.
 
 use super::*;
-use crate::config::TopicConfig;
+use crate::config::{LogConfig, TopicConfig};
 
 fn topic() -> TopicConfig {
     TopicConfig {
@@ -10,6 +10,7 @@ fn topic() -> TopicConfig {
         replication_factor: 3,
         min_insync_replicas: 2,
         unclean_leader_election_enable: false,
+        log: LogConfig::default(),
     }
 }
 

@@ -14,6 +14,10 @@ pub struct LogFile {
     flushed_batches: usize,
     /// When each unflushed batch was written (parallel to `batches[flushed_batches..]`).
     dirty_since_ms: Vec<u64>,
+    /// Kafka's log end offset (`nextOffsetMetadata`): kept apart from the batches because a compacted log has
+    /// gaps, so a truncation may end the log at an offset no batch ends at.
+    #[serde(default)]
+    end_offset: Offset,
 }
 
 impl LogFile {
@@ -21,65 +25,63 @@ impl LogFile {
         &self.batches
     }
 
+    /// Kafka's log start offset. Only retention and DeleteRecords move it (neither is modelled), never
+    /// compaction: a cleaned log still starts where it started, with gaps after.
     pub fn log_start_offset(&self) -> Offset {
-        self.batches.first().map_or(0, |b| b.base_offset)
+        0
     }
 
     pub fn log_end_offset(&self) -> Offset {
-        self.batches.last().map_or(0, |b| b.next_offset())
+        self.end_offset
     }
 
     /// Kafka's recovery point: the offset below which the log is known to be on disk.
     pub fn flushed_offset(&self) -> Offset {
-        match self.flushed_batches {
-            0 => self.log_start_offset(),
-            n => self.batches[n - 1].next_offset(),
-        }
+        self.batches
+            .get(self.flushed_batches)
+            .map_or(self.end_offset, |b| b.base_offset)
     }
 
     pub fn unflushed_records(&self) -> u64 {
-        (self.log_end_offset() - self.flushed_offset()) as u64
+        self.batches[self.flushed_batches..]
+            .iter()
+            .map(|b| b.records.len() as u64)
+            .sum()
     }
 
+    /// Appends a batch at or above the log end: a follower copying a cleaned leader log meets offsets that no
+    /// longer hold records, so its next batch may start past its log end (Kafka's `appendAsFollower` takes the
+    /// batches' own offsets).
     pub fn append(&mut self, batch: RecordBatch, now_ms: u64) {
-        assert_eq!(
+        assert!(
+            batch.base_offset >= self.log_end_offset(),
+            "append at {} below the log end {}",
             batch.base_offset,
-            self.log_end_offset(),
-            "appends must be contiguous"
+            self.log_end_offset()
         );
-        assert!(!batch.records.is_empty(), "empty batch");
+        assert!(batch.offset_count() > 0, "a batch spans no offset");
+        self.end_offset = batch.next_offset();
         self.batches.push(batch);
         self.dirty_since_ms.push(now_ms);
     }
 
     /// Removes the records at and above `offset`, returning them as (offset, value). A batch that straddles the
-    /// cut keeps its lower records.
+    /// cut keeps its lower part.
     pub fn truncate_to(&mut self, offset: Offset) -> Vec<(Offset, u64)> {
         let mut removed = Vec::new();
         while let Some(last) = self.batches.last() {
             if last.base_offset >= offset {
-                removed.extend(
-                    last.entries()
-                        .map(|(o, r)| (o, r.value))
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev(),
-                );
+                let values: Vec<_> = last.entries().map(|(o, r)| (o, r.value)).collect();
+                removed.extend(values.into_iter().rev());
                 self.batches.pop();
             } else if last.next_offset() > offset {
-                let keep = (offset - last.base_offset) as usize;
-                removed.extend(
-                    last.entries()
-                        .skip(keep)
-                        .map(|(o, r)| (o, r.value))
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev(),
-                );
-                let kept = RecordBatch {
-                    records: last.records[..keep].into(),
-                    ..last.clone()
-                };
+                let values: Vec<_> = last
+                    .entries()
+                    .filter(|(o, _)| *o >= offset)
+                    .map(|(o, r)| (o, r.value))
+                    .collect();
+                removed.extend(values.into_iter().rev());
+                let kept = last.head_below(offset);
                 *self.batches.last_mut().unwrap() = kept;
                 break;
             } else {
@@ -87,10 +89,25 @@ impl LogFile {
             }
         }
         removed.reverse();
+        self.end_offset = self.end_offset.min(offset);
         self.flushed_batches = self.flushed_batches.min(self.batches.len());
         self.dirty_since_ms
             .truncate(self.batches.len() - self.flushed_batches);
         removed
+    }
+
+    /// Swaps the first `count` batches for what the cleaner made of them (Kafka's `replaceSegments`). They must
+    /// all be on disk, and so is their replacement: Kafka fsyncs the cleaned segment before the swap, so power
+    /// loss can never take cleaned data.
+    pub fn replace_prefix(&mut self, count: usize, cleaned: Vec<RecordBatch>) {
+        assert!(
+            count <= self.flushed_batches,
+            "the cleaner only rewrites flushed batches"
+        );
+        assert!(cleaned.len() <= count, "cleaning never adds batches");
+        let kept = cleaned.len();
+        self.batches.splice(..count, cleaned);
+        self.flushed_batches -= count - kept;
     }
 
     /// fsync: everything written so far reaches the disk.
@@ -124,6 +141,10 @@ impl LogFile {
             None => Vec::new(),
         };
         self.flush();
+        // Recovery finds the log end in the segments: after the last batch that survived.
+        if cut.is_some() {
+            self.end_offset = self.batches.last().map_or(0, |b| b.next_offset());
+        }
         removed
     }
 
@@ -149,11 +170,7 @@ impl LogFile {
             }
             if batch.next_offset() > until {
                 // Never hand out records at or above `until` (the HW for consumers).
-                let keep = (until - batch.base_offset) as usize;
-                out.push(RecordBatch {
-                    records: batch.records[..keep].into(),
-                    ..batch.clone()
-                });
+                out.push(batch.head_below(until));
                 break;
             }
             count += batch.records.len();
@@ -184,6 +201,7 @@ mod tests {
             records: records.into(),
             producer: None,
             attributes: BatchAttributes::default(),
+            compacted: None,
         }
     }
 

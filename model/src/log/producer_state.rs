@@ -197,7 +197,8 @@ impl ProducerStateManager {
         }
         entry.batches.push_back(BatchMetadata {
             first_sequence: p.base_sequence,
-            last_sequence: p.last_sequence(batch.records.len()),
+            // A cleaned batch keeps its header's sequence range even when its records are gone.
+            last_sequence: p.last_sequence(batch.offset_count()),
             first_offset: batch.base_offset,
             last_offset: batch.last_offset(),
         });
@@ -233,6 +234,22 @@ impl ProducerStateManager {
             .collect()
     }
 
+    /// Whether the batch of `producer_id` at `offset` belongs to a transaction that was aborted here.
+    pub fn is_aborted(&self, producer_id: i64, offset: Offset) -> bool {
+        self.aborted.iter().any(|a| {
+            a.producer_id == producer_id && a.first_offset <= offset && offset <= a.last_offset
+        })
+    }
+
+    /// The last offset of `producer_id`'s last data batch here (Kafka's `lastDataOffset`): the cleaner keeps
+    /// that batch's header so the producer's last sequence survives.
+    pub fn last_data_offset(&self, producer_id: i64) -> Option<Offset> {
+        self.producers
+            .get(&producer_id)
+            .and_then(|e| e.batches.back())
+            .map(|b| b.last_offset)
+    }
+
     /// The epoch the state holds for `producer_id`, if it knows the producer.
     pub fn epoch_of(&self, producer_id: i64) -> Option<i16> {
         self.producers.get(&producer_id).map(|e| e.epoch)
@@ -264,6 +281,7 @@ mod tests {
                 base_sequence: seq,
             }),
             attributes: BatchAttributes::default(),
+            compacted: None,
         }
     }
 

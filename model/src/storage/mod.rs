@@ -6,7 +6,7 @@ use crate::log::Log;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Disk {
     /// One log directory per partition replica hosted here.
     pub logs: BTreeMap<TopicPartition, Log>,

@@ -16,7 +16,7 @@ use crate::workload::consumer_client::ConsumerClient;
 use crate::workload::group_member_client::{GroupMemberClient, GroupWork};
 use crate::workload::producer_client::ProducerClient;
 use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
-use ksim_model::config::{ConsumerConfig, TopicConfig};
+use ksim_model::config::{ConsumerConfig, LogConfig, TopicConfig};
 use ksim_model::controller::PartitionRecord;
 use ksim_model::internal_topics::{partition_for, CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use ksim_model::protocol::IsolationLevel;
@@ -111,6 +111,11 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             replication_factor: t.replication_factor,
             min_insync_replicas: t.min_insync_replicas(&s.broker),
             unclean_leader_election_enable: t.unclean_leader_election_enable(&s.broker),
+            // Data topics keep Kafka's default `cleanup.policy=delete`: the checkers read them whole.
+            log: LogConfig {
+                segment_ms: s.broker.log_roll_ms,
+                ..LogConfig::default()
+            },
         })
         .collect();
     if s.workload.transactional_producers > 0 {
@@ -121,6 +126,11 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             min_insync_replicas: s.broker.transaction_state_log_min_isr,
             // Kafka never elects an out-of-sync leader for its internal topics' sake either way; keep it safe.
             unclean_leader_election_enable: false,
+            // Kafka creates its internal topics compacted: the newest state per transactional id is what counts.
+            log: LogConfig {
+                segment_ms: s.broker.log_roll_ms,
+                ..LogConfig::compacted()
+            },
         });
     }
     if s.group.is_some() {
@@ -132,6 +142,11 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             // appends are acks=all.
             min_insync_replicas: s.broker.min_insync_replicas,
             unclean_leader_election_enable: false,
+            // Compacted, as Kafka creates it: the newest commit per group and partition is what counts.
+            log: LogConfig {
+                segment_ms: s.broker.log_roll_ms,
+                ..LogConfig::compacted()
+            },
         });
     }
     topics

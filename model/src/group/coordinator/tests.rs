@@ -99,6 +99,7 @@ pub(super) fn batch(
             transactional: producer.is_some(),
             control: None,
         },
+        compacted: None,
     }
 }
 

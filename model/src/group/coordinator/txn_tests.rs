@@ -103,6 +103,7 @@ fn marker(base_offset: Offset, producer_id: i64, committed: bool) -> RecordBatch
             transactional: true,
             control: Some(control),
         },
+        compacted: None,
     }
 }
 

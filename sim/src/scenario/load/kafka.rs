@@ -6,7 +6,7 @@ use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, ProducerConfig};
 use ksim_model::group::coordinator::GroupConfig;
 use ksim_model::protocol::IsolationLevel;
 
-pub(super) const BROKER_KEYS: [&str; 23] = [
+pub(super) const BROKER_KEYS: [&str; 26] = [
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
@@ -16,6 +16,9 @@ pub(super) const BROKER_KEYS: [&str; 23] = [
     "replica.high.watermark.checkpoint.interval.ms",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
+    "log.roll.ms",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
     "broker.heartbeat.interval.ms",
     "broker.session.timeout.ms",
     "vm.dirty_expire_centisecs",
@@ -108,6 +111,11 @@ pub(super) fn broker(t: &Table) -> Res<BrokerConfig> {
         log_flush_interval_ms: t
             .opt("log.flush.interval.ms", |v| v.int_in(1, LONG))?
             .or(d.log_flush_interval_ms),
+        log_roll_ms: t.or("log.roll.ms", d.log_roll_ms, |v| v.int_in(1, LONG))?,
+        log_cleaner_enable: t.or("log.cleaner.enable", d.log_cleaner_enable, Value::bool)?,
+        log_cleaner_backoff_ms: t.or("log.cleaner.backoff.ms", d.log_cleaner_backoff_ms, |v| {
+            v.int_in(1, LONG)
+        })?,
         broker_heartbeat_interval_ms: t.or(
             "broker.heartbeat.interval.ms",
             d.broker_heartbeat_interval_ms,
