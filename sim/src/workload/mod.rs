@@ -2,6 +2,7 @@
 
 pub mod admin_client;
 pub mod consumer_client;
+pub mod group_app;
 pub mod group_member_client;
 pub mod producer_client;
 pub mod txn_producer_client;
