@@ -7,12 +7,13 @@ use super::recorder::{Recorder, SharedRecorder};
 use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
 use crate::history::{FinalBatch, FinalPartition, FinalReplica, GroupInfo, History, TxnIntent};
-use crate::nemesis::apply::Nemesis;
+use crate::nemesis::apply::{GroupTargets, Nemesis};
 use crate::nemesis::fault::Fault;
 use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::admin_client::{AdminNode, ScheduledGrowth, ADMIN_CLIENT};
 use crate::workload::consumer_client::ConsumerClient;
+use crate::workload::group_app::GroupApp;
 use crate::workload::group_member_client::{GroupMemberClient, GroupWork};
 use crate::workload::producer_client::ProducerClient;
 use crate::workload::txn_producer_client::{transactional_id, TxnProducerClient, TxnWork};
@@ -163,10 +164,9 @@ fn spawn_group_members(
     bootstrap: &[BrokerId],
     recorder: &SharedRecorder,
     mut spawn_client: impl FnMut(u32, Arc<Mutex<dyn Process>>),
-) {
-    let Some(group) = &s.group else {
-        return;
-    };
+) -> Option<GroupTargets> {
+    let group = s.group.as_ref()?;
+    let mut members = BTreeMap::new();
     let topics: Vec<String> = group
         .topics
         .clone()
@@ -203,8 +203,21 @@ fn spawn_group_members(
                 .wrapping_add(id as u64),
             recorder.clone(),
         );
-        spawn_client(id, Arc::new(Mutex::new(client)));
+        let client = Arc::new(Mutex::new(client));
+        spawn_client(id, client.clone());
+        members.insert(
+            index,
+            (NodeId::Client(id), client as Arc<Mutex<dyn GroupApp>>),
+        );
     }
+    let partition = partition_for(
+        &group.config.group_id,
+        s.broker.offsets_topic_num_partitions,
+    );
+    Some(GroupTargets {
+        offsets_partition: TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition),
+        members,
+    })
 }
 
 /// Each group's committed offsets as the coordinator of its `__consumer_offsets` partition holds them at the end.
@@ -372,7 +385,7 @@ async fn simulate(
         );
         spawn_client(&mut nodes, id, Arc::new(Mutex::new(client)));
     }
-    spawn_group_members(&s, seed, &bootstrap, &recorder, |id, client| {
+    let group_targets = spawn_group_members(&s, seed, &bootstrap, &recorder, |id, client| {
         spawn_client(&mut nodes, id, client)
     });
 
@@ -387,7 +400,7 @@ async fn simulate(
         let admin = AdminNode::new(bootstrap.clone(), growths, recorder.clone());
         spawn_client(&mut nodes, ADMIN_CLIENT, Arc::new(Mutex::new(admin)));
     }
-    let nemesis = Arc::new(Nemesis::new(
+    let mut nemesis = Nemesis::new(
         handle.clone(),
         nodes.clone(),
         brokers.clone(),
@@ -398,7 +411,11 @@ async fn simulate(
         s.broker.replica_lag_time_max_ms,
         s.network.latency_ms,
         s.broker.transaction_state_log_num_partitions,
-    ));
+    );
+    if let Some(group) = group_targets {
+        nemesis = nemesis.with_group(group);
+    }
+    let nemesis = Arc::new(nemesis);
     let faults: Vec<_> = schedule
         .iter()
         .cloned()

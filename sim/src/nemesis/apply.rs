@@ -4,6 +4,7 @@ use super::fault::{Fault, Target};
 use crate::host::process::{BrokerNode, ControllerNode};
 use crate::host::recorder::SharedRecorder;
 use crate::host::Clock;
+use crate::workload::group_app::GroupApp;
 use crate::workload::txn_producer_client::transactional_id;
 use ksim_model::internal_topics::{partition_for, TRANSACTION_STATE_TOPIC};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
@@ -31,6 +32,16 @@ pub struct Nemesis {
     pub default_latency_ms: (u64, u64),
     /// `transaction.state.log.num.partitions`, to find a transactional id's coordinator.
     pub txn_log_partitions: i32,
+    /// The scenario's consumer group, when it has one.
+    group: Option<GroupTargets>,
+}
+
+/// What consumer faults reach: the group's coordinator partition and its members' applications.
+pub struct GroupTargets {
+    /// The group's partition of `__consumer_offsets`: its leader is the group coordinator.
+    pub offsets_partition: TopicPartition,
+    /// Each member's client node and application, by member index.
+    pub members: BTreeMap<u32, (NodeId, Arc<Mutex<dyn GroupApp>>)>,
 }
 
 impl Nemesis {
@@ -59,7 +70,14 @@ impl Nemesis {
             replica_lag_time_max_ms,
             default_latency_ms,
             txn_log_partitions,
+            group: None,
         }
+    }
+
+    /// Lets faults reach the scenario's consumer group.
+    pub fn with_group(mut self, group: GroupTargets) -> Self {
+        self.group = Some(group);
+        self
     }
 
     fn record(&self, what: &str, fault: &Fault, detail: &dyn std::fmt::Debug) {
@@ -89,6 +107,11 @@ impl Nemesis {
                 );
                 partitions.get(&tp).map_or(NO_LEADER, |p| p.leader)
             }
+            Target::GroupCoordinator => self
+                .group
+                .as_ref()
+                .and_then(|g| partitions.get(&g.offsets_partition))
+                .map_or(NO_LEADER, |p| p.leader),
         };
         NodeId::Broker(if leader == NO_LEADER { 1 } else { leader })
     }
@@ -163,7 +186,38 @@ impl Nemesis {
                     .count();
                 self.record("start", &fault, &("partitions", count));
             }
+            Fault::ConsumerCrash { member } => {
+                self.consumer_crash(&fault, member, duration_ms).await
+            }
+            Fault::ConsumerPause { member } => {
+                let (node, app) = self.member(member);
+                let until = self.clock.now_ms() + duration_ms;
+                app.lock().unwrap().pause_until(until);
+                self.record("start", &fault, &(node, until));
+                madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+                self.record("heal", &fault, &node);
+            }
         }
+    }
+
+    fn member(&self, member: u32) -> (NodeId, Arc<Mutex<dyn GroupApp>>) {
+        let group = self.group.as_ref().expect("consumer faults need a [group]");
+        let (node, app) = &group.members[&member];
+        (*node, app.clone())
+    }
+
+    /// Kills a member's process (it records that it stops owning anything first), restarts it when healed.
+    async fn consumer_crash(&self, fault: &Fault, member: u32, duration_ms: u64) {
+        let (node, app) = self.member(member);
+        if !self.down.lock().unwrap().insert(node) {
+            self.record("skip", fault, &(node, "already down"));
+            return;
+        }
+        app.lock().unwrap().stopped(self.clock.now_ms());
+        self.handle.kill(self.nodes[&node]);
+        self.record("start", fault, &node);
+        madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+        self.restart(fault, node);
     }
 
     fn set_network(&self, min_ms: u64, max_ms: u64, loss_rate: f64) {

@@ -14,6 +14,9 @@ pub enum Target {
     /// The current transaction coordinator of the first transactional producer (the leader of its
     /// `__transaction_state` partition), resolved when the fault starts.
     Coordinator,
+    /// The coordinator of the scenario's consumer group (the leader of its `__consumer_offsets` partition),
+    /// resolved when the fault starts.
+    GroupCoordinator,
 }
 
 /// One fault. Each lasts from its start until it is healed (`duration_ms` after it starts, or at the end of the fault phase).
@@ -44,4 +47,9 @@ pub enum Fault {
     /// An admin client grows `topic` by `increase_by` partitions (describe, then CreatePartitions at the
     /// controller), retrying until `duration_ms` runs out. Partitions only grow: there is nothing to heal.
     CreatePartitions { topic: String, increase_by: i32 },
+    /// Kill a consumer-group member's process (`member` counts from 0); it restarts as a new member when healed.
+    ConsumerCrash { member: u32 },
+    /// Stall a group member's application thread: it neither polls nor finishes processing until healed, while
+    /// its consumer's heartbeat thread runs on (so a stall past `max.poll.interval.ms` makes it leave the group).
+    ConsumerPause { member: u32 },
 }

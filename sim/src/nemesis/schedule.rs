@@ -43,6 +43,7 @@ fn draw_random(
             brokers: scenario.brokers,
             coordinator: scenario.workload.transactional_producers > 0,
             topics: &scenario.topics,
+            group_members: scenario.group.as_ref().map_or(0, |g| g.members),
         };
         let fault = draw_fault(kind, targets, rng);
         out.push(ScheduledFault {
@@ -62,17 +63,21 @@ pub struct Targets<'a> {
     pub brokers: i32,
     pub coordinator: bool,
     pub topics: &'a [TopicSpec],
+    /// The scenario's group members (0 without a group): they, and the group's coordinator, may be hit.
+    pub group_members: u32,
 }
 
 /// The leader, a broker, the controller (if allowed) or the coordinator (if transactions run), uniformly. Without
 /// transactions the draw is what it always was, so existing seeds keep their schedules.
 fn draw_target(targets: Targets, rng: &mut ChaCha8Rng, allow_controller: bool) -> Target {
     let brokers = targets.brokers as u64;
-    let choices = brokers + 1 + allow_controller as u64 + targets.coordinator as u64;
+    let group = targets.group_members > 0;
+    let choices = brokers + 1 + allow_controller as u64 + targets.coordinator as u64 + group as u64;
     match rng.next_u64() % choices {
         0 => Target::Leader,
         n if n <= brokers => Target::Broker(n as i32),
         n if allow_controller && n == brokers + 1 => Target::Controller,
+        n if group && n == choices - 1 => Target::GroupCoordinator,
         _ => Target::Coordinator,
     }
 }
@@ -122,5 +127,17 @@ pub fn draw_fault(kind: FaultKind, targets: Targets, rng: &mut ChaCha8Rng) -> Fa
                 .clone(),
             increase_by: 1,
         },
+        FaultKind::ConsumerCrash => Fault::ConsumerCrash {
+            member: draw_member(targets, rng),
+        },
+        FaultKind::ConsumerPause => Fault::ConsumerPause {
+            member: draw_member(targets, rng),
+        },
     }
+}
+
+/// A group member, uniformly; the loader refuses consumer faults without a `[group]`.
+fn draw_member(targets: Targets, rng: &mut ChaCha8Rng) -> u32 {
+    assert!(targets.group_members > 0, "consumer faults need a [group]");
+    (rng.next_u64() % u64::from(targets.group_members)) as u32
 }

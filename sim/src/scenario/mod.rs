@@ -121,6 +121,8 @@ pub enum FaultKind {
     Slow,
     IsrShrinkThenLeaderDies,
     CreatePartitions,
+    ConsumerCrash,
+    ConsumerPause,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! An application in a consumer group: it polls, processes each record for a drawn time (some batches stall past
 //! `max.poll.interval.ms`), commits after processing as the scenario says, and records what it owned and did.
 
+use super::group_app::GroupApp;
 use crate::history::{CommitKind, GroupOp, Outcome};
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
@@ -53,9 +54,34 @@ enum App {
     Committing { id: u64 },
 }
 
+/// What a restarted member is built from again.
+struct Setup {
+    consumer_config: ConsumerConfig,
+    group: GroupMemberConfig,
+    bootstrap: Vec<BrokerId>,
+    topics: Vec<String>,
+    fixes: Fixes,
+}
+
+impl Setup {
+    fn consumer(&self, id: u32) -> GroupConsumer {
+        GroupConsumer::new(
+            id,
+            self.consumer_config.clone(),
+            self.group.clone(),
+            self.bootstrap.clone(),
+            self.topics.clone(),
+            self.fixes.clone(),
+        )
+    }
+}
+
 pub struct GroupMemberClient {
     id: u32,
+    setup: Setup,
     consumer: GroupConsumer,
+    /// The application thread is stalled until then (a nemesis pause).
+    paused_until_ms: Option<u64>,
     work: GroupWork,
     app: App,
     rng: ChaCha8Rng,
@@ -77,9 +103,18 @@ impl GroupMemberClient {
         seed: u64,
         recorder: SharedRecorder,
     ) -> Self {
+        let setup = Setup {
+            consumer_config,
+            group,
+            bootstrap,
+            topics,
+            fixes,
+        };
         GroupMemberClient {
             id,
-            consumer: GroupConsumer::new(id, consumer_config, group, bootstrap, topics, fixes),
+            consumer: setup.consumer(id),
+            setup,
+            paused_until_ms: None,
             work,
             app: App::NotStarted,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -105,6 +140,11 @@ impl GroupMemberClient {
             out.extend(self.consumer.start(now_ms));
             self.app = App::Idle;
         }
+        if self.paused_until_ms.is_some_and(|until| now_ms < until) {
+            self.record_events(now_ms);
+            return out;
+        }
+        self.paused_until_ms = None;
         loop {
             self.record_events(now_ms);
             match self.app.clone() {
@@ -264,8 +304,32 @@ impl GroupMemberClient {
     }
 }
 
+impl GroupApp for GroupMemberClient {
+    fn stopped(&mut self, now_ms: u64) {
+        self.record_events(now_ms);
+        self.record(GroupOp::Stopped {
+            group: self.group(),
+            process: self.id,
+            at_ms: now_ms,
+        });
+    }
+
+    fn pause_until(&mut self, until_ms: u64) {
+        self.paused_until_ms = Some(until_ms);
+    }
+}
+
 impl Process for GroupMemberClient {
+    /// Runs at the node's first start and at every restart after a crash: a restarted application is a new
+    /// consumer (a new member id), with nothing in flight and nothing half processed.
     fn start(&mut self, now_ms: u64) -> Vec<Output> {
+        if self.app != App::NotStarted {
+            self.consumer = self.setup.consumer(self.id);
+            self.commit_invoked_ms.clear();
+            self.paused_until_ms = None;
+            self.app = App::NotStarted;
+            self.work.start_ms = now_ms;
+        }
         self.drive(now_ms, Vec::new())
     }
     fn handle_message(
@@ -293,6 +357,13 @@ impl Process for GroupMemberClient {
         self.drive(now_ms, out)
     }
     fn next_timeout(&self) -> Option<u64> {
+        if let Some(until) = self.paused_until_ms {
+            // A stalled application does nothing before `until`, however overdue its processing is.
+            return [self.consumer.next_timeout(), Some(until)]
+                .into_iter()
+                .flatten()
+                .min();
+        }
         match &self.app {
             App::NotStarted => Some(self.work.start_ms),
             App::Processing { done_ms, .. } => [Some(*done_ms), self.consumer.next_timeout()]

@@ -43,6 +43,7 @@ impl GroupConsumer {
             && matches!(
                 self.state,
                 MemberState::Stable
+                    | MemberState::Assigned { .. }
                     | MemberState::PreparingJoin { .. }
                     | MemberState::Completing { .. }
             );

@@ -29,6 +29,13 @@ pub(in crate::consumer) enum MemberState {
         generation: i32,
         assignments: Vec<(String, Assignment)>,
     },
+    /// SyncGroup answered: the member is in `generation`, and takes up `partitions` in its next `poll` (Kafka runs
+    /// `onJoinComplete` on the application thread, so a batch being processed is finished before anything it
+    /// polled is revoked).
+    Assigned {
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
     /// Cooperative: the assignment took partitions away, and the listener's commit (id) must end before they are
     /// revoked and the rest is taken up.
     Completing {
@@ -219,7 +226,15 @@ impl GroupConsumer {
             return;
         }
         match resp.error {
-            ErrorCode::NONE => self.on_assignment(now_ms, generation, resp.assignment.partitions),
+            ErrorCode::NONE => {
+                self.state = MemberState::Assigned {
+                    generation,
+                    partitions: resp.assignment.partitions,
+                };
+                // The heartbeat thread runs from here; the session starts afresh.
+                self.last_heartbeat_ok_ms = now_ms;
+                self.heartbeat_due_ms = Some(now_ms + self.config.heartbeat_interval_ms);
+            }
             e if Self::is_coordinator_error(e) => {
                 self.coordinator_lost();
                 self.state = MemberState::Joining;
@@ -241,9 +256,14 @@ impl GroupConsumer {
         }
     }
 
-    /// `onJoinComplete`. Cooperative: partitions the assignment takes away are revoked first (after the listener's
-    /// commit), and the member rejoins so they can be given out in the next generation.
-    fn on_assignment(&mut self, now_ms: u64, generation: i32, partitions: Vec<TopicPartition>) {
+    /// `onJoinComplete`, in `poll`. Cooperative: partitions the assignment takes away are revoked first (after the
+    /// listener's commit), and the member rejoins so they can be given out in the next generation.
+    pub(super) fn on_assignment(
+        &mut self,
+        now_ms: u64,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    ) {
         let assigned: BTreeSet<TopicPartition> = partitions.iter().cloned().collect();
         let revoked: BTreeSet<TopicPartition> = self.owned.difference(&assigned).cloned().collect();
         if !revoked.is_empty() && self.config.commit_on_revoke {

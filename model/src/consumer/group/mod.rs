@@ -15,7 +15,8 @@
 //!   group (a fenced generation, an unknown member id, its own LeaveGroup after the poll timeout), and no record of
 //!   them is returned from then on; Kafka calls `onPartitionsLost` in the next `poll`, before returning records,
 //!   which the application cannot tell apart.
-//! - JoinGroup and SyncGroup responses are acted on when they arrive, not in the next `poll`.
+//! - JoinGroup and SyncGroup responses are acted on when they arrive (Kafka may complete them on the heartbeat
+//!   thread too); the assignment itself is taken up in the next `poll`, as Kafka's `onJoinComplete` is.
 //! - Committed offsets carry no leader epoch, so a position from OffsetFetch is not validated (KIP-320) first.
 
 mod buffer;
@@ -231,7 +232,17 @@ impl GroupConsumer {
 
     /// `KafkaConsumer.poll`: resets the poll timer, auto-commits when due, starts a pending rebalance, and returns up
     /// to `max.poll.records` records of owned partitions.
+    ///
+    /// While the rebalance listener's commit (or the auto-commit before a rebalance) is in flight, Kafka's `poll` is
+    /// blocked inside `commitSync`: it returns nothing, and the poll timer keeps running from the call that blocked.
     pub fn poll(&mut self, now_ms: u64) -> (Polled, Vec<Output>) {
+        if self.blocked_in_listener() {
+            let polled = Polled {
+                generation: self.generation,
+                records: Vec::new(),
+            };
+            return (polled, self.step(now_ms));
+        }
         self.last_poll_ms = now_ms;
         if self.config.enable_auto_commit
             && now_ms >= self.next_auto_commit_ms
@@ -243,10 +254,22 @@ impl GroupConsumer {
                 self.commit(now_ms, offsets, CommitSource::Auto, false);
             }
         }
+        if let MemberState::Assigned {
+            generation,
+            partitions,
+        } = &self.state
+        {
+            let (generation, partitions) = (*generation, partitions.clone());
+            self.on_assignment(now_ms, generation, partitions);
+        }
         if self.rejoin_needed && matches!(self.state, MemberState::Unjoined | MemberState::Stable) {
             self.prepare_join(now_ms);
         }
-        let readable: BTreeSet<TopicPartition> = self.owned.union(&self.zombie).cloned().collect();
+        let readable: BTreeSet<TopicPartition> = if self.blocked_in_listener() {
+            BTreeSet::new()
+        } else {
+            self.owned.union(&self.zombie).cloned().collect()
+        };
         let records = self.buffer.take(&readable, self.max_poll_records);
         for (tp, _) in &records {
             if self.buffer.is_empty(tp) {
@@ -258,6 +281,14 @@ impl GroupConsumer {
             records,
         };
         (polled, self.step(now_ms))
+    }
+
+    /// Whether the application thread would be inside `poll`, waiting for a commit made before revoking.
+    fn blocked_in_listener(&self) -> bool {
+        matches!(
+            self.state,
+            MemberState::PreparingJoin { .. } | MemberState::Completing { .. }
+        )
     }
 
     /// `commitSync` (sync) or `commitAsync` of `offsets`; the outcome comes as [`GroupEvent::Committed`] with the

@@ -6,7 +6,7 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{FaultKind, Faults, RandomFaults, ScheduledFault};
 
 /// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
-pub(super) const KINDS: [(&str, FaultKind); 9] = [
+pub(super) const KINDS: [(&str, FaultKind); 11] = [
     ("crash", FaultKind::Crash),
     ("power-loss", FaultKind::PowerLoss),
     ("isolate", FaultKind::Isolate),
@@ -19,6 +19,8 @@ pub(super) const KINDS: [(&str, FaultKind); 9] = [
         FaultKind::IsrShrinkThenLeaderDies,
     ),
     ("create-partitions", FaultKind::CreatePartitions),
+    ("consumer-crash", FaultKind::ConsumerCrash),
+    ("consumer-pause", FaultKind::ConsumerPause),
 ];
 
 /// The most partitions one create-partitions fault adds: every partition is a log on every replica and a
@@ -33,11 +35,27 @@ pub(super) struct Limits {
     pub transactions: bool,
     /// The scenario's topics, which a create-partitions fault may grow.
     pub topics: Vec<String>,
+    /// How many members the scenario's `[group]` has (0 without one): consumer faults name one of them.
+    pub group_members: u32,
 }
 
 pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {
     t.only(&["random", "at"])?;
     let random = t.opt("random", |v| random(&v.table()?))?;
+    let consumer_kinds = [FaultKind::ConsumerCrash, FaultKind::ConsumerPause];
+    let needs_group = random
+        .as_ref()
+        .is_some_and(|r| r.kinds.iter().any(|k| consumer_kinds.contains(k)));
+    if needs_group && limits.group_members == 0 {
+        let r = t.get("random").expect("read above").table()?;
+        return Err(r.blame(
+            &["kinds"],
+            format!(
+                "{}.random.kinds: consumer faults need a [group] to hit",
+                t.path()
+            ),
+        ));
+    }
     let timeline = t.or("at", Vec::new(), |v| timeline(v, limits))?;
     Ok(Faults { random, timeline })
 }
@@ -127,6 +145,7 @@ fn fields(kind: FaultKind) -> &'static [&'static str] {
         FaultKind::Slow => &["min_ms", "max_ms", "loss_rate"],
         FaultKind::IsrShrinkThenLeaderDies => &["power_loss"],
         FaultKind::CreatePartitions => &["topic", "increase_by"],
+        FaultKind::ConsumerCrash | FaultKind::ConsumerPause => &["member"],
     }
 }
 
@@ -155,7 +174,28 @@ fn fault(t: &Table, kind: FaultKind, limits: &Limits) -> Res<Fault> {
             topic: t.req("topic", |v| topic(v, &limits.topics))?,
             increase_by: t.req("increase_by", |v| v.int_in(1, MAX_INCREASE))?,
         },
+        FaultKind::ConsumerCrash => Fault::ConsumerCrash {
+            member: t.req("member", |v| member(v, limits.group_members))?,
+        },
+        FaultKind::ConsumerPause => Fault::ConsumerPause {
+            member: t.req("member", |v| member(v, limits.group_members))?,
+        },
     })
+}
+
+/// A member of the scenario's group, by its index from 0.
+fn member(v: &Value, members: u32) -> Res<u32> {
+    let index = v.integer()?;
+    if members == 0 {
+        return Err(v.bad("names a group member, but the scenario has no [group]"));
+    }
+    match u32::try_from(index) {
+        Ok(i) if i < members => Ok(i),
+        _ => Err(v.bad(format_args!(
+            "names member {index}, but the group's members are 0..={}",
+            members - 1
+        ))),
+    }
 }
 
 /// One of the scenario's `[[topic]]` names: the internal topics are Kafka's to size, not the nemesis's.
@@ -216,9 +256,14 @@ fn loss_rate(v: &Value) -> Res<f64> {
 
 /// `"leader"`, `"controller"`, `"coordinator"` (with transactions) or `{ broker = N }` with N an existing broker.
 fn target(v: &Value, limits: &Limits) -> Res<Target> {
-    const VALID: &str = "\"leader\", \"controller\", \"coordinator\" or { broker = N }";
+    const VALID: &str =
+        "\"leader\", \"controller\", \"coordinator\", \"group-coordinator\" or { broker = N }";
     match (v.raw().as_str(), v.table()) {
         (Some("leader"), _) => Ok(Target::Leader),
+        (Some("group-coordinator"), _) if limits.group_members > 0 => Ok(Target::GroupCoordinator),
+        (Some("group-coordinator"), _) => {
+            Err(v.bad("names the group coordinator, but the scenario has no [group]"))
+        }
         (Some("controller"), _) => Ok(Target::Controller),
         (Some("coordinator"), _) if limits.transactions => Ok(Target::Coordinator),
         (Some("coordinator"), _) => Err(v.bad(

@@ -51,11 +51,13 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
     let mut broker: BrokerConfig = section(root, "broker", Default::default(), kafka::broker)?;
     broker.fixes = section(root, "model", Fixes::default(), model)?;
     let topics = topics(root, brokers)?;
+    let group = root.opt("group", |v| super::group::group(&v.table()?))?;
     let limits = Limits {
         brokers,
         duration_ms,
         transactions: workload.transactional_producers > 0,
         topics: topics.iter().map(|t| t.name.clone()).collect(),
+        group_members: group.as_ref().map_or(0, |g| g.members),
     };
     let scenario = Scenario {
         name,
@@ -71,7 +73,7 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
         network: section(root, "network", DEFAULT_NETWORK, network)?,
         faults: section(root, "faults", NO_FAULTS, |t| faults::faults(t, &limits))?,
         expect: section(root, "expect", Expect::default(), expect)?,
-        group: root.opt("group", |v| super::group::group(&v.table()?))?,
+        group,
     };
     check_transactions(root, &scenario)?;
     check_group(root, &scenario)?;
