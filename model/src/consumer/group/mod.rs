@@ -344,8 +344,13 @@ impl GroupConsumer {
         std::mem::take(&mut self.events)
     }
 
-    /// Runs everything due: request deadlines, the heartbeat thread, coordinator lookup, the group's requests.
+    /// Runs everything due: the fetcher, request deadlines, the heartbeat thread, coordinator lookup, the group's
+    /// requests.
     fn step(&mut self, now_ms: u64) -> Vec<Output> {
+        // A poll that emptied a partition's buffer, a committed offset that positioned one, or a new assignment
+        // makes the fetcher due now (Kafka's `poll` sends fetches every time): it must not wait for a timer.
+        let out = self.fetcher.on_timeout(now_ms);
+        self.after_fetcher(now_ms, out);
         for broker in self.requests.expired_brokers(now_ms) {
             self.out.push(Output::Disconnect(NodeId::Broker(broker)));
             self.fail_broker(now_ms, broker);
