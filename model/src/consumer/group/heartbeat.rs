@@ -49,7 +49,7 @@ impl GroupConsumer {
         }
         if now_ms >= self.last_heartbeat_ok_ms + self.config.session_timeout_ms {
             // Kafka only suspects the coordinator here; the member keeps its partitions.
-            self.coordinator_lost();
+            self.coordinator_lost(now_ms);
             self.last_heartbeat_ok_ms = now_ms;
         }
         let Some(coordinator) = self.coordinator else {
@@ -97,7 +97,7 @@ impl GroupConsumer {
             }
             ErrorCode::ILLEGAL_GENERATION => self.lose_membership(false),
             ErrorCode::UNKNOWN_MEMBER_ID => self.lose_membership(true),
-            e if Self::is_coordinator_error(e) => self.coordinator_lost(),
+            e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => {}
         }
     }

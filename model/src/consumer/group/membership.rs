@@ -146,7 +146,7 @@ impl GroupConsumer {
                 self.generation = -1;
             }
             ErrorCode::ILLEGAL_GENERATION => self.generation = -1,
-            e if Self::is_coordinator_error(e) => self.coordinator_lost(),
+            e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => self.back_off(now_ms),
         }
     }
@@ -221,7 +221,7 @@ impl GroupConsumer {
         match resp.error {
             ErrorCode::NONE => self.on_assignment(now_ms, generation, resp.assignment.partitions),
             e if Self::is_coordinator_error(e) => {
-                self.coordinator_lost();
+                self.coordinator_lost(now_ms);
                 self.state = MemberState::Joining;
             }
             ErrorCode::UNKNOWN_MEMBER_ID => {

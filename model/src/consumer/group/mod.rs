@@ -414,7 +414,7 @@ impl GroupConsumer {
             self.fail_group_request(now_ms, request.pending);
         }
         if self.coordinator == Some(broker) {
-            self.coordinator_lost();
+            self.coordinator_lost(now_ms);
         }
     }
 
