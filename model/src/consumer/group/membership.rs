@@ -219,7 +219,12 @@ impl GroupConsumer {
             return;
         }
         match resp.error {
-            ErrorCode::NONE => self.on_assignment(now_ms, generation, resp.assignment.partitions),
+            ErrorCode::NONE => {
+                // Kafka clears `rejoinNeeded` when SyncGroup succeeds: a REBALANCE_IN_PROGRESS heard while this
+                // rebalance ran (a heartbeat, a commit) was about this rebalance, not a next one.
+                self.rejoin_needed = false;
+                self.on_assignment(now_ms, generation, resp.assignment.partitions)
+            }
             e if Self::is_coordinator_error(e) => {
                 self.coordinator_lost(now_ms);
                 self.state = MemberState::Joining;
