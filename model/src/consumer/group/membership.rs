@@ -129,6 +129,9 @@ impl GroupConsumer {
             ErrorCode::NONE => {
                 self.member_id = resp.member_id.clone();
                 self.generation = resp.generation_id;
+                // Kafka's heartbeat thread is enabled here and `resetTimeouts` restarts the poll timer: a join
+                // that took most of the rebalance timeout does not count against `max.poll.interval.ms`.
+                self.last_poll_ms = now_ms;
                 let assignments = if resp.leader == resp.member_id {
                     self.assign_as_leader(&resp)
                 } else {
