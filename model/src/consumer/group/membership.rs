@@ -55,13 +55,16 @@ impl GroupConsumer {
     }
 
     /// `onJoinPrepare`: commit what was consumed (auto-commit, or the listener's commit), then with the eager
-    /// protocol revoke everything; then join.
+    /// protocol revoke everything; then join. The cooperative protocol revokes nothing here, so its listener is
+    /// not called and does not commit.
     pub(super) fn prepare_join(&mut self, now_ms: u64) {
         self.rejoin_needed = false;
-        let commits = self.config.enable_auto_commit || self.config.commit_on_revoke;
+        let listener_commits =
+            self.config.commit_on_revoke && self.protocol() == RebalanceProtocol::Eager;
+        let commits = self.config.enable_auto_commit || listener_commits;
         let offsets = self.consumed_positions(&self.owned);
         if commits && self.generation >= 0 && !offsets.is_empty() {
-            let source = if self.config.commit_on_revoke {
+            let source = if listener_commits {
                 CommitSource::Revoke
             } else {
                 CommitSource::Auto
