@@ -118,10 +118,9 @@ impl GroupConsumer {
             .unwrap_or(ErrorCode::NONE);
         match error {
             ErrorCode::NONE => self.finish_commit(now_ms, id, CommitOutcome::Committed),
+            // Kafka's OffsetCommit handler marks the coordinator unknown on REQUEST_TIMED_OUT too.
             e if Self::is_coordinator_error(e) || e == ErrorCode::REQUEST_TIMED_OUT => {
-                if Self::is_coordinator_error(e) {
-                    self.coordinator_lost(now_ms);
-                }
+                self.coordinator_lost(now_ms);
                 self.retry_or_fail(now_ms, id, e);
             }
             ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => {
