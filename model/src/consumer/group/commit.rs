@@ -119,10 +119,9 @@ impl GroupConsumer {
             .unwrap_or(ErrorCode::NONE);
         match error {
             ErrorCode::NONE => self.finish_commit(now_ms, id, CommitOutcome::Committed),
+            // Kafka's OffsetCommit handler marks the coordinator unknown on REQUEST_TIMED_OUT too.
             e if Self::is_coordinator_error(e) || e == ErrorCode::REQUEST_TIMED_OUT => {
-                if Self::is_coordinator_error(e) {
-                    self.coordinator_lost();
-                }
+                self.coordinator_lost(now_ms);
                 self.retry_or_fail(now_ms, id, e);
             }
             ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => {
@@ -239,7 +238,7 @@ impl GroupConsumer {
     pub(super) fn handle_offset_fetch(&mut self, now_ms: u64, resp: OffsetFetchResponse) {
         if resp.error != ErrorCode::NONE {
             if Self::is_coordinator_error(resp.error) {
-                self.coordinator_lost();
+                self.coordinator_lost(now_ms);
             }
             self.back_off(now_ms);
             return;

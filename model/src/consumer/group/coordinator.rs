@@ -41,9 +41,17 @@ impl GroupConsumer {
         }
     }
 
-    /// Kafka's `markCoordinatorUnknown`: requests in flight to it are left to fail on their own.
-    pub(super) fn coordinator_lost(&mut self) {
-        self.coordinator = None;
+    /// Kafka's `markCoordinatorUnknown`: it also disconnects from the old coordinator, so the group's requests in
+    /// flight to it fail now (a heartbeat among them would otherwise hold back the next one until
+    /// `request.timeout.ms`). Kafka talks to the coordinator on a connection of its own, so the fetcher's requests
+    /// to that broker are left alone.
+    pub(super) fn coordinator_lost(&mut self, now_ms: u64) {
+        let Some(old) = self.coordinator.take() else {
+            return;
+        };
+        for request in self.requests.take_broker(old) {
+            self.fail_group_request(now_ms, request.pending);
+        }
     }
 
     /// An error that says the coordinator moved or is not ready.

@@ -25,8 +25,9 @@ impl GroupConsumer {
         if !self.heartbeating() {
             return None;
         }
-        let poll_timeout = self.last_poll_ms + self.config.max_poll_interval_ms + 1;
-        let session = self.last_heartbeat_ok_ms + self.config.session_timeout_ms + 1;
+        // Kafka's timers expire at their deadline (`Timer.isExpired`: now >= deadline).
+        let poll_timeout = self.last_poll_ms + self.config.max_poll_interval_ms;
+        let session = self.last_heartbeat_ok_ms + self.config.session_timeout_ms;
         // A heartbeat is due only when it can go: to a known coordinator, with none in flight.
         let can_send = self.coordinator.is_some()
             && !self
@@ -43,13 +44,13 @@ impl GroupConsumer {
         if !self.heartbeating() {
             return;
         }
-        if now_ms > self.last_poll_ms + self.config.max_poll_interval_ms {
+        if now_ms >= self.last_poll_ms + self.config.max_poll_interval_ms {
             self.leave_group(now_ms);
             return;
         }
-        if now_ms > self.last_heartbeat_ok_ms + self.config.session_timeout_ms {
+        if now_ms >= self.last_heartbeat_ok_ms + self.config.session_timeout_ms {
             // Kafka only suspects the coordinator here; the member keeps its partitions.
-            self.coordinator_lost();
+            self.coordinator_lost(now_ms);
             self.last_heartbeat_ok_ms = now_ms;
         }
         let Some(coordinator) = self.coordinator else {
@@ -97,7 +98,7 @@ impl GroupConsumer {
             }
             ErrorCode::ILLEGAL_GENERATION => self.lose_membership(false),
             ErrorCode::UNKNOWN_MEMBER_ID => self.lose_membership(true),
-            e if Self::is_coordinator_error(e) => self.coordinator_lost(),
+            e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => {}
         }
     }

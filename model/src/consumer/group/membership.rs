@@ -49,7 +49,7 @@ pub(in crate::consumer) enum MemberState {
 impl GroupConsumer {
     /// The protocol the group runs: cooperative only when every strategy this member lists supports it (Kafka's
     /// consumer picks the highest protocol all its assignors support).
-    fn protocol(&self) -> RebalanceProtocol {
+    pub(super) fn protocol(&self) -> RebalanceProtocol {
         let cooperative = self.config.partition_assignment_strategy.iter().all(|a| {
             a.supported_protocols()
                 .contains(&RebalanceProtocol::Cooperative)
@@ -62,13 +62,16 @@ impl GroupConsumer {
     }
 
     /// `onJoinPrepare`: commit what was consumed (auto-commit, or the listener's commit), then with the eager
-    /// protocol revoke everything; then join.
+    /// protocol revoke everything; then join. The cooperative protocol revokes nothing here, so its listener is
+    /// not called and does not commit.
     pub(super) fn prepare_join(&mut self, now_ms: u64) {
         self.rejoin_needed = false;
-        let commits = self.config.enable_auto_commit || self.config.commit_on_revoke;
+        let listener_commits =
+            self.config.commit_on_revoke && self.protocol() == RebalanceProtocol::Eager;
+        let commits = self.config.enable_auto_commit || listener_commits;
         let offsets = self.consumed_positions(&self.owned);
         if commits && self.generation >= 0 && !offsets.is_empty() {
-            let source = if self.config.commit_on_revoke {
+            let source = if listener_commits {
                 CommitSource::Revoke
             } else {
                 CommitSource::Auto
@@ -136,6 +139,9 @@ impl GroupConsumer {
             ErrorCode::NONE => {
                 self.member_id = resp.member_id.clone();
                 self.generation = resp.generation_id;
+                // Kafka's heartbeat thread is enabled here and `resetTimeouts` restarts the poll timer: a join
+                // that took most of the rebalance timeout does not count against `max.poll.interval.ms`.
+                self.last_poll_ms = now_ms;
                 let assignments = if resp.leader == resp.member_id {
                     self.assign_as_leader(&resp)
                 } else {
@@ -153,7 +159,7 @@ impl GroupConsumer {
                 self.generation = -1;
             }
             ErrorCode::ILLEGAL_GENERATION => self.generation = -1,
-            e if Self::is_coordinator_error(e) => self.coordinator_lost(),
+            e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => self.back_off(now_ms),
         }
     }
@@ -227,6 +233,9 @@ impl GroupConsumer {
         }
         match resp.error {
             ErrorCode::NONE => {
+                // Kafka clears `rejoinNeeded` when SyncGroup succeeds: a REBALANCE_IN_PROGRESS heard while this
+                // rebalance ran (a heartbeat, a commit) was about this rebalance, not a next one.
+                self.rejoin_needed = false;
                 self.state = MemberState::Assigned {
                     generation,
                     partitions: resp.assignment.partitions,
@@ -236,7 +245,7 @@ impl GroupConsumer {
                 self.heartbeat_due_ms = Some(now_ms + self.config.heartbeat_interval_ms);
             }
             e if Self::is_coordinator_error(e) => {
-                self.coordinator_lost();
+                self.coordinator_lost(now_ms);
                 self.state = MemberState::Joining;
             }
             ErrorCode::UNKNOWN_MEMBER_ID => {

@@ -233,8 +233,9 @@ impl GroupConsumer {
     /// `KafkaConsumer.poll`: resets the poll timer, auto-commits when due, starts a pending rebalance, and returns up
     /// to `max.poll.records` records of owned partitions.
     ///
-    /// While the rebalance listener's commit (or the auto-commit before a rebalance) is in flight, Kafka's `poll` is
-    /// blocked inside `commitSync`: it returns nothing, and the poll timer keeps running from the call that blocked.
+    /// While the rebalance listener's commit is in flight, Kafka's `poll` is blocked inside its `commitSync`: it
+    /// returns nothing, and the poll timer keeps running from the call that blocked. While the eager protocol's
+    /// auto-commit before a rebalance is in flight, `poll` returns, but nothing of the partitions being revoked.
     pub fn poll(&mut self, now_ms: u64) -> (Polled, Vec<Output>) {
         if self.blocked_in_listener() {
             let polled = Polled {
@@ -265,7 +266,7 @@ impl GroupConsumer {
         if self.rejoin_needed && matches!(self.state, MemberState::Unjoined | MemberState::Stable) {
             self.prepare_join(now_ms);
         }
-        let readable: BTreeSet<TopicPartition> = if self.blocked_in_listener() {
+        let readable: BTreeSet<TopicPartition> = if self.records_withheld() {
             BTreeSet::new()
         } else {
             self.owned.union(&self.zombie).cloned().collect()
@@ -283,12 +284,24 @@ impl GroupConsumer {
         (polled, self.step(now_ms))
     }
 
-    /// Whether the application thread would be inside `poll`, waiting for a commit made before revoking.
+    /// Whether the application thread would be inside `poll`, in its rebalance listener's `commitSync`.
     fn blocked_in_listener(&self) -> bool {
-        matches!(
-            self.state,
-            MemberState::PreparingJoin { .. } | MemberState::Completing { .. }
-        )
+        match &self.state {
+            MemberState::Completing { .. } => true,
+            MemberState::PreparingJoin { commit } => self
+                .commits
+                .get(commit)
+                .is_some_and(|c| c.source == CommitSource::Revoke),
+            _ => false,
+        }
+    }
+
+    /// Whether owned partitions' records are held back: in the listener, or (eager) while the auto-commit before
+    /// the rebalance is in flight, when Kafka has marked every owned partition pending revocation.
+    fn records_withheld(&self) -> bool {
+        self.blocked_in_listener()
+            || (matches!(self.state, MemberState::PreparingJoin { .. })
+                && self.protocol() == crate::group::assignor::RebalanceProtocol::Eager)
     }
 
     /// `commitSync` (sync) or `commitAsync` of `offsets`; the outcome comes as [`GroupEvent::Committed`] with the
@@ -375,8 +388,13 @@ impl GroupConsumer {
         std::mem::take(&mut self.events)
     }
 
-    /// Runs everything due: request deadlines, the heartbeat thread, coordinator lookup, the group's requests.
+    /// Runs everything due: the fetcher, request deadlines, the heartbeat thread, coordinator lookup, the group's
+    /// requests.
     fn step(&mut self, now_ms: u64) -> Vec<Output> {
+        // A poll that emptied a partition's buffer, a committed offset that positioned one, or a new assignment
+        // makes the fetcher due now (Kafka's `poll` sends fetches every time): it must not wait for a timer.
+        let out = self.fetcher.on_timeout(now_ms);
+        self.after_fetcher(now_ms, out);
         for broker in self.requests.expired_brokers(now_ms) {
             self.out.push(Output::Disconnect(NodeId::Broker(broker)));
             self.fail_broker(now_ms, broker);
@@ -440,7 +458,7 @@ impl GroupConsumer {
             self.fail_group_request(now_ms, request.pending);
         }
         if self.coordinator == Some(broker) {
-            self.coordinator_lost();
+            self.coordinator_lost(now_ms);
         }
     }
 
