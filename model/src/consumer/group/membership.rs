@@ -156,9 +156,9 @@ impl GroupConsumer {
             ErrorCode::MEMBER_ID_REQUIRED => self.member_id = resp.member_id,
             ErrorCode::UNKNOWN_MEMBER_ID => {
                 self.member_id.clear();
-                self.generation = -1;
+                self.lose_partitions();
             }
-            ErrorCode::ILLEGAL_GENERATION => self.generation = -1,
+            ErrorCode::ILLEGAL_GENERATION => self.lose_partitions(),
             e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => self.back_off(now_ms),
         }
@@ -250,11 +250,11 @@ impl GroupConsumer {
             }
             ErrorCode::UNKNOWN_MEMBER_ID => {
                 self.member_id.clear();
-                self.generation = -1;
+                self.lose_partitions();
                 self.state = MemberState::Joining;
             }
             ErrorCode::ILLEGAL_GENERATION => {
-                self.generation = -1;
+                self.lose_partitions();
                 self.state = MemberState::Joining;
             }
             // REBALANCE_IN_PROGRESS and anything else: join again.
@@ -348,6 +348,19 @@ impl GroupConsumer {
 
     /// The member learnt it is no longer in the group: its partitions are lost and it joins again afresh.
     pub(super) fn lose_membership(&mut self, reset_member_id: bool) {
+        self.lose_partitions();
+        if reset_member_id {
+            self.member_id.clear();
+        }
+        self.heartbeat_due_ms = None;
+        self.state = MemberState::Unjoined;
+        self.rejoin_needed = true;
+    }
+
+    /// The generation is gone (fenced, or the member unknown to the coordinator): whatever the member owned may
+    /// already be someone else's, so it is lost, as Kafka's `onJoinPrepare` gives it up after a reset generation
+    /// under either protocol.
+    fn lose_partitions(&mut self) {
         let owned = self.owned.clone();
         let zombie = std::mem::take(&mut self.zombie);
         for tp in &zombie {
@@ -358,12 +371,6 @@ impl GroupConsumer {
             self.revoke(&owned, true);
         }
         self.generation = -1;
-        if reset_member_id {
-            self.member_id.clear();
-        }
-        self.heartbeat_due_ms = None;
-        self.state = MemberState::Unjoined;
-        self.rejoin_needed = true;
     }
 
     /// Kafka's `assignmentSnapshot` check: the leader rejoins when the partition counts it assigned with changed.
