@@ -190,6 +190,7 @@ fn spawn_group_members(
             stall_ms: group.stall_ms,
             // Members join one after another, each join a rebalance.
             start_ms: 10 + u64::from(index) * 1_000,
+            async_processing: group.async_processing,
         };
         let client = GroupMemberClient::new(
             id,

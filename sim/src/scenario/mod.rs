@@ -41,6 +41,8 @@ pub struct GroupSpec {
     /// The topics it subscribes to; None: every topic of the scenario.
     pub topics: Option<Vec<String>>,
     pub commit: CommitMode,
+    /// The application processes on a worker thread and polls again at once.
+    pub async_processing: bool,
     pub processing_ms: (u64, u64),
     pub stall_percent: u32,
     pub stall_ms: u64,

@@ -11,7 +11,7 @@ use ksim_model::protocol::Message;
 use ksim_model::{BrokerId, NodeId, Output};
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How the application commits what it processed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,6 +35,9 @@ pub struct GroupWork {
     pub stall_ms: u64,
     /// The member starts at this time.
     pub start_ms: u64,
+    /// The application hands what it polls to a worker thread and polls again at once (the multi-threaded
+    /// processing Kafka users pair with auto-commit): commits then run ahead of processing.
+    pub async_processing: bool,
 }
 
 /// What the application is doing.
@@ -88,6 +91,9 @@ pub struct GroupMemberClient {
     recorder: SharedRecorder,
     /// When each commit in flight was made.
     commit_invoked_ms: BTreeMap<u64, u64>,
+    /// With `async_processing`: the worker's queue of polled batches, each with its poll time and the time the
+    /// worker will have finished it.
+    worker: VecDeque<(Polled, u64, u64)>,
 }
 
 impl GroupMemberClient {
@@ -120,6 +126,7 @@ impl GroupMemberClient {
             rng: ChaCha8Rng::seed_from_u64(seed),
             recorder,
             commit_invoked_ms: BTreeMap::new(),
+            worker: VecDeque::new(),
         }
     }
 
@@ -145,6 +152,14 @@ impl GroupMemberClient {
             return out;
         }
         self.paused_until_ms = None;
+        while self
+            .worker
+            .front()
+            .is_some_and(|(_, _, done)| *done <= now_ms)
+        {
+            let (polled, polled_ms, _) = self.worker.pop_front().expect("checked");
+            self.processed(now_ms, &polled, polled_ms);
+        }
         loop {
             self.record_events(now_ms);
             match self.app.clone() {
@@ -162,6 +177,12 @@ impl GroupMemberClient {
                     if polled.records.is_empty() {
                         self.record_events(now_ms);
                         return out;
+                    }
+                    if self.work.async_processing {
+                        let start = self.worker.back().map_or(now_ms, |(_, _, done)| *done);
+                        let done_ms = start.max(now_ms) + self.processing_time(&polled);
+                        self.worker.push_back((polled, now_ms, done_ms));
+                        continue;
                     }
                     let done_ms = now_ms + self.processing_time(&polled);
                     self.app = App::Processing {
@@ -324,6 +345,8 @@ impl Process for GroupMemberClient {
     /// consumer (a new member id), with nothing in flight and nothing half processed.
     fn start(&mut self, now_ms: u64) -> Vec<Output> {
         if self.app != App::NotStarted {
+            // What the worker had queued died with the process.
+            self.worker.clear();
             self.consumer = self.setup.consumer(self.id);
             self.commit_invoked_ms.clear();
             self.paused_until_ms = None;
@@ -370,7 +393,13 @@ impl Process for GroupMemberClient {
                 .into_iter()
                 .flatten()
                 .min(),
-            _ => self.consumer.next_timeout(),
+            _ => [
+                self.consumer.next_timeout(),
+                self.worker.front().map(|(_, _, done)| *done),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
         }
     }
 }

@@ -8,7 +8,7 @@ use ksim_model::config::GroupMemberConfig;
 use ksim_model::consumer::StartPosition;
 use ksim_model::group::assignor::Assignor;
 
-const GROUP_KEYS: [&str; 16] = [
+const GROUP_KEYS: [&str; 17] = [
     "group.id",
     "members",
     "session.timeout.ms",
@@ -25,6 +25,7 @@ const GROUP_KEYS: [&str; 16] = [
     "stall_percent",
     "stall_ms",
     "topics",
+    "async_processing",
 ];
 
 pub(super) fn group(t: &Table) -> Res<GroupSpec> {
@@ -70,6 +71,16 @@ pub(super) fn group(t: &Table) -> Res<GroupSpec> {
         ));
     }
     let max_poll_interval_ms = config.max_poll_interval_ms;
+    let commit = t.or("commit", CommitMode::Sync, commit_mode)?;
+    let async_processing = t.or("async_processing", false, Value::bool)?;
+    if async_processing && commit != CommitMode::None {
+        return Err(t.blame(
+            &["commit"],
+            "group.commit: with async_processing the worker, not the polling thread, knows what is processed; \
+             set commit = \"none\" (and enable.auto.commit to commit at all)"
+                .to_string(),
+        ));
+    }
     Ok(GroupSpec {
         config,
         members: t.or("members", 3, |v| v.int_in(1, 20))?,
@@ -79,7 +90,8 @@ pub(super) fn group(t: &Table) -> Res<GroupSpec> {
                 .map(|s| s.str().map(str::to_owned))
                 .collect::<Res<Vec<_>>>()
         })?,
-        commit: t.or("commit", CommitMode::Sync, commit_mode)?,
+        commit,
+        async_processing,
         processing_ms: t.or("processing_ms", (1, 5), |v| v.range(0))?,
         stall_percent: t.or("stall_percent", 0, |v| v.int_in(0, 100))?,
         stall_ms: t.or("stall_ms", max_poll_interval_ms + 5_000, |v| {
