@@ -75,7 +75,7 @@ pub(super) fn group(t: &Table) -> Res<GroupSpec> {
     let async_processing = t.or("async_processing", false, Value::bool)?;
     if async_processing && commit != CommitMode::None {
         return Err(t.blame(
-            &["commit"],
+            &["commit", "async_processing"],
             "group.commit: with async_processing the worker, not the polling thread, knows what is processed; \
              set commit = \"none\" (and enable.auto.commit to commit at all)"
                 .to_string(),

@@ -7,7 +7,10 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{
     Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
 };
+use crate::workload::group_member_client::CommitMode;
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, Fix, Fixes, ProducerConfig};
+use ksim_model::consumer::StartPosition;
+use ksim_model::group::assignor::Assignor;
 use ksim_model::group::coordinator::GroupConfig;
 use ksim_model::protocol::IsolationLevel;
 use std::path::Path;
@@ -806,7 +809,7 @@ fn broker_targets_must_exist() {
         &text,
         "follower",
         "faults.at[0].target",
-        "must be \"leader\", \"controller\", \"coordinator\" or { broker = N }",
+        "must be \"leader\", \"controller\", \"coordinator\", \"group-coordinator\" or { broker = N }",
     );
 }
 
@@ -1103,5 +1106,111 @@ fn create_partitions_grows_a_scenario_topic_by_a_positive_count() {
         "[[faults.at]]",
         "faults.at[0].increase_by",
         "missing required key faults.at[0].increase_by",
+    );
+}
+
+#[test]
+fn a_group_reads_kafkas_names_and_defaults() {
+    let s = parse(
+        &with(
+            "[group]\nmembers = 4\n\"partition.assignment.strategy\" = [\"cooperative-sticky\", \"range\"]\n\
+             \"auto.offset.reset\" = \"earliest\"\ncommit = \"async\"\nstall_percent = 5\n",
+        ),
+        "t",
+    )
+    .unwrap();
+    let g = s.group.expect("a group");
+    assert_eq!(g.members, 4);
+    assert_eq!(
+        g.config.partition_assignment_strategy,
+        vec![Assignor::CooperativeSticky, Assignor::Range]
+    );
+    assert_eq!(g.config.auto_offset_reset, StartPosition::Earliest);
+    assert_eq!(g.commit, CommitMode::Async);
+    // Kafka's defaults where the file is silent.
+    assert_eq!(g.config.group_id, "ksim-group");
+    assert_eq!(g.config.session_timeout_ms, 45_000);
+    assert_eq!(g.config.heartbeat_interval_ms, 3_000);
+    assert_eq!(g.config.max_poll_interval_ms, 300_000);
+    assert!(g.config.enable_auto_commit);
+    assert_eq!(g.stall_ms, 305_000, "past max.poll.interval.ms");
+}
+
+#[test]
+fn bad_group_settings_name_their_key() {
+    assert_error(
+        &with("[group]\n\"partition.assignment.strategy\" = \"fair\"\n"),
+        "\"partition.assignment.strategy\"",
+        "group.\"partition.assignment.strategy\"",
+        "not an assignor",
+    );
+    assert_error(
+        &with("[group]\n\"heartbeat.interval.ms\" = 50000\n"),
+        "\"heartbeat.interval.ms\"",
+        "group.\"heartbeat.interval.ms\"",
+        "lower than",
+    );
+    assert_error(
+        &with("[group]\n\"group.instance.id\" = \"a\"\n"),
+        "\"group.instance.id\"",
+        "group.\"group.instance.id\"",
+        "unknown",
+    );
+    assert_error(
+        &with("[group]\nasync_processing = true\n"),
+        "async_processing",
+        "group.async_processing",
+        "async_processing",
+    );
+    assert_error(
+        &with("[group]\ntopics = [\"other\"]\n"),
+        "topics",
+        "group.topics",
+        "not a [[topic]]",
+    );
+}
+
+#[test]
+fn an_offsets_topic_larger_than_the_cluster_is_an_impossible_cluster() {
+    let text = replacing("brokers", "brokers = 2")
+        .replace("\"replication.factor\" = 3", "\"replication.factor\" = 2");
+    assert_error(
+        &format!("{text}\n[group]\nmembers = 2\n"),
+        "[group]",
+        "group",
+        "offsets.topic.replication.factor",
+    );
+}
+
+#[test]
+fn consumer_faults_need_a_group_and_one_of_its_members() {
+    assert_error(
+        &with("[faults]\nrandom = { kinds = [\"consumer-crash\"], interval_ms = [1, 2], duration_ms = [1, 2] }\n"),
+        "random",
+        "faults.random.kinds",
+        "need a [group]",
+    );
+    assert_error(
+        &with(
+            "[group]\nmembers = 2\n[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"consumer-pause\"\n\
+             member = 2\n",
+        ),
+        "member = 2",
+        "faults.at[0].member",
+        "0..=1",
+    );
+    let s = parse(
+        &with(
+            "[group]\nmembers = 2\n[[faults.at]]\nat_ms = 0\nduration_ms = 1\nkind = \"crash\"\n\
+             target = \"group-coordinator\"\n",
+        ),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        s.faults.timeline[0].fault,
+        Fault::Crash {
+            target: Target::GroupCoordinator
+        }
     );
 }
