@@ -11,10 +11,15 @@ fn scenario_path(name: &str) -> String {
     format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Plain producers, and transactional ones with their coordinator and zombies.
+/// Plain producers, transactional ones with their coordinator and zombies, and a consumer group with crashing
+/// and stalling members.
 #[test]
 fn the_same_seed_gives_the_same_trace_and_report() {
-    for name in ["acks-all-min-insync-2", "zombie-fencing"] {
+    for name in [
+        "acks-all-min-insync-2",
+        "zombie-fencing",
+        "group-rebalance-storm",
+    ] {
         let path = scenario_path(name);
         let scenario = load(Path::new(&path)).unwrap();
         let a = run_seed(&scenario, 7);
