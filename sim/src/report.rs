@@ -2,7 +2,7 @@
 //! text for people and JSON for machines. Both are a pure function of the run, so they are byte-identical per seed.
 
 use crate::checkers::{Violation, ViolationKind};
-use crate::history::Outcome;
+use crate::history::{GroupOp, History, Outcome};
 use crate::host::RunOutput;
 use crate::scenario::{Scenario, ScheduledFault};
 use ksim_model::observe::Observation;
@@ -38,6 +38,53 @@ pub struct Stats {
     pub txn_open: usize,
     /// Records read_committed consumers polled.
     pub read_committed_records: usize,
+    /// Consumer groups: the generations members were assigned in, records processed, commits by outcome,
+    /// partitions revoked (given up) and lost (taken away).
+    pub group: GroupStats,
+}
+
+/// What a run's consumer groups did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupStats {
+    pub generations: usize,
+    pub processed_records: usize,
+    pub commits_ok: usize,
+    pub commits_failed: usize,
+    pub commits_unknown: usize,
+    pub revoked: usize,
+    pub lost: usize,
+}
+
+fn group_stats(h: &History) -> GroupStats {
+    let mut stats = GroupStats::default();
+    let mut generations = BTreeSet::new();
+    for op in &h.groups.ops {
+        match op {
+            GroupOp::Assigned {
+                group, generation, ..
+            } => {
+                generations.insert((group, *generation));
+            }
+            GroupOp::Processed { records, .. } => stats.processed_records += records.len(),
+            GroupOp::Commit { outcome, .. } => match outcome {
+                Outcome::Ok => stats.commits_ok += 1,
+                Outcome::Fail => stats.commits_failed += 1,
+                Outcome::Info => stats.commits_unknown += 1,
+            },
+            GroupOp::Revoked {
+                partitions, lost, ..
+            } => {
+                if *lost {
+                    stats.lost += partitions.len();
+                } else {
+                    stats.revoked += partitions.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    stats.generations = generations.len();
+    stats
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -134,6 +181,7 @@ pub fn stats(run: &RunOutput) -> Stats {
             .sum()
     };
     stats.polled_records = polled(false);
+    stats.group = group_stats(h);
     stats.read_committed_records = polled(true);
     for t in &h.transactions {
         match t.outcome {
@@ -215,6 +263,14 @@ pub fn to_text(r: &RunReport) -> String {
             t,
             "transactions: committed {}, aborted {}, unknown {}, open {}; read_committed polled {} records",
             s.txn_committed, s.txn_aborted, s.txn_unknown, s.txn_open, s.read_committed_records
+        );
+    }
+    let g = &s.group;
+    if g.generations > 0 {
+        let _ = writeln!(
+            t,
+            "group: {} generations, processed {} records; commits ok {}, failed {}, unknown {}; partitions revoked {}, lost {}",
+            g.generations, g.processed_records, g.commits_ok, g.commits_failed, g.commits_unknown, g.revoked, g.lost
         );
     }
     for f in &r.faults {
