@@ -179,14 +179,20 @@ fn spawn_group_members(
             assignor: group.config.partition_assignment_strategy[0]
                 .name()
                 .to_string(),
-            output_topics: s.group_output_topic().map(str::to_owned).into_iter().collect(),
+            output_topics: s
+                .group_output_topic()
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
         },
     );
     for index in 0..group.members {
         let id = group_member_id(index);
         // Members join one after another, each join a rebalance.
         let start_ms = 10 + u64::from(index) * 1_000;
-        let seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(id as u64);
+        let seed = seed
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(id as u64);
         if let Some(output_topic) = s.group_output_topic() {
             let settings = EosClients {
                 consumer: s.consumer.clone(),
@@ -321,7 +327,11 @@ async fn simulate(
         brokers.insert(b, broker);
     }
     // The producers write every topic but the processors' output, which only the processors write.
-    let topic_names: Vec<Arc<str>> = s.produced_topics().iter().map(|t| t.as_str().into()).collect();
+    let topic_names: Vec<Arc<str>> = s
+        .produced_topics()
+        .iter()
+        .map(|t| t.as_str().into())
+        .collect();
     let spawn_client =
         |nodes: &mut BTreeMap<NodeId, SimNodeId>, id: u32, client: Arc<Mutex<dyn Process>>| {
             let node = NodeId::Client(id);

@@ -292,7 +292,10 @@ impl EosProcessorClient {
             },
             GroupEvent::Revoked { partitions, lost } => {
                 // Kafka's advice: a listener that sees partitions go mid-transaction aborts it.
-                if matches!(self.app, App::Processing { .. } | App::SendingOffsets { .. }) {
+                if matches!(
+                    self.app,
+                    App::Processing { .. } | App::SendingOffsets { .. }
+                ) {
                     self.revoked_in_transaction = true;
                 }
                 GroupOp::Revoked {
@@ -328,9 +331,14 @@ impl EosProcessorClient {
     fn begin(&mut self, now_ms: u64, polled: Polled) {
         let clients = self.clients();
         clients.producer.begin_transaction();
-        let (producer_id, producer_epoch) = clients.producer.producer_id_and_epoch().unwrap_or((-1, -1));
+        let (producer_id, producer_epoch) =
+            clients.producer.producer_id_and_epoch().unwrap_or((-1, -1));
         let tps = polled.records.iter().map(|(tp, _)| tp.clone()).collect();
-        let offsets = clients.consumer.consumed_positions(&tps).into_iter().collect();
+        let offsets = clients
+            .consumer
+            .consumed_positions(&tps)
+            .into_iter()
+            .collect();
         let group = clients.consumer.group_metadata();
         let txn = self.recorder.lock().unwrap().begin_txn(TxnOp {
             process: self.id,
@@ -533,7 +541,14 @@ impl EosProcessorClient {
         fatal: bool,
         outcome_unknown: bool,
     ) -> Vec<Output> {
-        let trace = ("eos: failed", self.id, operation, error, fatal, outcome_unknown);
+        let trace = (
+            "eos: failed",
+            self.id,
+            operation,
+            error,
+            fatal,
+            outcome_unknown,
+        );
         self.recorder.lock().unwrap().trace_event(now_ms, &trace);
         if fatal {
             return self.start_over(now_ms, Some(error));
@@ -744,8 +759,14 @@ impl Process for EosProcessorClient {
         let mut out = Vec::new();
         if let Some(clients) = self.clients.as_mut() {
             let (consumer_due, producer_due) = (
-                clients.consumer.next_timeout().is_some_and(|at| at <= now_ms),
-                clients.producer.next_timeout().is_some_and(|at| at <= now_ms),
+                clients
+                    .consumer
+                    .next_timeout()
+                    .is_some_and(|at| at <= now_ms),
+                clients
+                    .producer
+                    .next_timeout()
+                    .is_some_and(|at| at <= now_ms),
             );
             if consumer_due {
                 let more = clients.consumer.on_timeout(now_ms);

@@ -29,7 +29,11 @@ pub fn tag(out: Vec<Output>, side: Side, incarnation: u8) -> Vec<Output> {
                     correlation_id < CLIENT_BIT,
                     "correlation id {correlation_id} collides with the tag"
                 );
-                let side_bit = if side == Side::Producer { CLIENT_BIT } else { 0 };
+                let side_bit = if side == Side::Producer {
+                    CLIENT_BIT
+                } else {
+                    0
+                };
                 Output::Send {
                     to,
                     correlation_id: (u64::from(incarnation) << INCARNATION_SHIFT)

@@ -118,8 +118,14 @@ fn processing(t: &Table) -> Res<GroupProcessing> {
     };
     // A transactional processor commits its input offsets only inside its transactions: any other commit
     // would move the group past records whose output may yet abort.
-    let enable_auto_commit = t.get("enable.auto.commit").filter(|v| v.bool().unwrap_or(false));
-    let conflicting = [t.get("commit"), t.get("commit_on_revoke"), enable_auto_commit];
+    let enable_auto_commit = t
+        .get("enable.auto.commit")
+        .filter(|v| v.bool().unwrap_or(false));
+    let conflicting = [
+        t.get("commit"),
+        t.get("commit_on_revoke"),
+        enable_auto_commit,
+    ];
     if let Some(v) = conflicting.into_iter().flatten().next() {
         return Err(v.bad(
             "cannot be set with processing = \"transactional\": offsets are committed only by \
