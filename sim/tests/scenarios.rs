@@ -224,3 +224,9 @@ fn an_idempotent_producer_duplicates_across_the_leader_change_gap() {
     assert!(kinds.contains(&ViolationKind::Duplicate), "{kinds:?}");
     assert!(!kinds.contains(&ViolationKind::Reorder), "{kinds:?}");
 }
+
+#[test]
+fn consume_transform_produce_is_exactly_once() {
+    // Only the classic protocol's zombie window, which KIP-447 makes harmless (see the scenario).
+    assert_eq!(holds("eos-pipeline"), vec![(ViolationKind::DoubleOwner, 1)]);
+}

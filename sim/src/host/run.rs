@@ -13,6 +13,9 @@ use crate::nemesis::schedule::draw_schedule;
 use crate::scenario::{Scenario, ScheduledFault};
 use crate::workload::admin_client::{AdminNode, ScheduledGrowth, ADMIN_CLIENT};
 use crate::workload::consumer_client::ConsumerClient;
+use crate::workload::eos_processor_client::{
+    transactional_id as eos_transactional_id, EosClients, EosProcessorClient, EosWork,
+};
 use crate::workload::group_app::GroupApp;
 use crate::workload::group_member_client::{GroupMemberClient, GroupWork};
 use crate::workload::producer_client::ProducerClient;
@@ -119,7 +122,8 @@ pub fn topic_configs(s: &Scenario) -> Vec<TopicConfig> {
             },
         })
         .collect();
-    if s.workload.transactional_producers > 0 {
+    // Transactional producers and transactional processors alike need the transaction log.
+    if s.coordinator_transactional_id().is_some() {
         topics.push(TopicConfig {
             name: TRANSACTION_STATE_TOPIC.into(),
             partitions: s.broker.transaction_state_log_num_partitions,
@@ -167,10 +171,7 @@ fn spawn_group_members(
 ) -> Option<GroupTargets> {
     let group = s.group.as_ref()?;
     let mut members = BTreeMap::new();
-    let topics: Vec<String> = group
-        .topics
-        .clone()
-        .unwrap_or_else(|| s.topics.iter().map(|t| t.name.clone()).collect());
+    let topics = s.group_input_topics();
     recorder.lock().unwrap().history.groups.groups.insert(
         group.config.group_id.clone(),
         GroupInfo {
@@ -178,18 +179,59 @@ fn spawn_group_members(
             assignor: group.config.partition_assignment_strategy[0]
                 .name()
                 .to_string(),
-            output_topics: Vec::new(),
+            output_topics: s
+                .group_output_topic()
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
         },
     );
     for index in 0..group.members {
         let id = group_member_id(index);
+        // Members join one after another, each join a rebalance.
+        let start_ms = 10 + u64::from(index) * 1_000;
+        let seed = seed
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(id as u64);
+        if let Some(output_topic) = s.group_output_topic() {
+            let settings = EosClients {
+                consumer: s.consumer.clone(),
+                group: group.config.clone(),
+                producer: s.producer.clone(),
+                bootstrap: bootstrap.to_vec(),
+                input_topics: topics.clone(),
+                fixes: s.broker.fixes.clone(),
+            };
+            let work = EosWork {
+                output_topic: output_topic.into(),
+                processing_ms: group.processing_ms,
+                stall_percent: group.stall_percent,
+                stall_ms: group.stall_ms,
+                stall_until_ms: s.duration_ms,
+                start_ms,
+            };
+            let client = EosProcessorClient::new(
+                id,
+                eos_transactional_id(index),
+                settings,
+                work,
+                seed,
+                recorder.clone(),
+            );
+            let client = Arc::new(Mutex::new(client));
+            spawn_client(id, client.clone());
+            members.insert(
+                index,
+                (NodeId::Client(id), client as Arc<Mutex<dyn GroupApp>>),
+            );
+            continue;
+        }
         let work = GroupWork {
             commit: group.commit,
             processing_ms: group.processing_ms,
             stall_percent: group.stall_percent,
             stall_ms: group.stall_ms,
-            // Members join one after another, each join a rebalance.
-            start_ms: 10 + u64::from(index) * 1_000,
+            start_ms,
             async_processing: group.async_processing,
         };
         let client = GroupMemberClient::new(
@@ -200,8 +242,7 @@ fn spawn_group_members(
             topics.clone(),
             s.broker.fixes.clone(),
             work,
-            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                .wrapping_add(id as u64),
+            seed,
             recorder.clone(),
         );
         let client = Arc::new(Mutex::new(client));
@@ -304,7 +345,12 @@ async fn simulate(
         );
         brokers.insert(b, broker);
     }
-    let topic_names: Vec<Arc<str>> = s.topics.iter().map(|t| t.name.as_str().into()).collect();
+    // The producers write every topic but the processors' output, which only the processors write.
+    let topic_names: Vec<Arc<str>> = s
+        .produced_topics()
+        .iter()
+        .map(|t| t.as_str().into())
+        .collect();
     let spawn_client =
         |nodes: &mut BTreeMap<NodeId, SimNodeId>, id: u32, client: Arc<Mutex<dyn Process>>| {
             let node = NodeId::Client(id);
@@ -412,6 +458,7 @@ async fn simulate(
         s.broker.replica_lag_time_max_ms,
         s.network.latency_ms,
         s.broker.transaction_state_log_num_partitions,
+        s.coordinator_transactional_id().unwrap_or_default(),
     );
     if let Some(group) = group_targets {
         nemesis = nemesis.with_group(group);

@@ -5,7 +5,6 @@ use crate::host::process::{BrokerNode, ControllerNode};
 use crate::host::recorder::SharedRecorder;
 use crate::host::Clock;
 use crate::workload::group_app::GroupApp;
-use crate::workload::txn_producer_client::transactional_id;
 use ksim_model::internal_topics::{partition_for, TRANSACTION_STATE_TOPIC};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::net::NetSim;
@@ -32,6 +31,9 @@ pub struct Nemesis {
     pub default_latency_ms: (u64, u64),
     /// `transaction.state.log.num.partitions`, to find a transactional id's coordinator.
     pub txn_log_partitions: i32,
+    /// The transactional id whose coordinator `Target::Coordinator` names (see
+    /// `Scenario::coordinator_transactional_id`).
+    pub coordinator_transactional_id: String,
     /// The scenario's consumer group, when it has one.
     group: Option<GroupTargets>,
 }
@@ -57,6 +59,7 @@ impl Nemesis {
         replica_lag_time_max_ms: u64,
         default_latency_ms: (u64, u64),
         txn_log_partitions: i32,
+        coordinator_transactional_id: String,
     ) -> Self {
         Nemesis {
             handle,
@@ -71,6 +74,7 @@ impl Nemesis {
             default_latency_ms,
             txn_log_partitions,
             group: None,
+            coordinator_transactional_id,
         }
     }
 
@@ -89,7 +93,7 @@ impl Nemesis {
     }
 
     /// The broker a target names now: `Leader` is the controller's leader of the scenario's first partition,
-    /// `Coordinator` the leader of the first transactional id's `__transaction_state` partition.
+    /// `Coordinator` the leader of the `__transaction_state` partition of the scenario's first transactional id.
     pub fn resolve(&self, target: Target) -> NodeId {
         let controller = self.controller.lock().unwrap();
         let partitions = &controller.state().partitions;
@@ -103,7 +107,7 @@ impl Nemesis {
             Target::Coordinator => {
                 let tp = TopicPartition::new(
                     TRANSACTION_STATE_TOPIC,
-                    partition_for(&transactional_id(0), self.txn_log_partitions),
+                    partition_for(&self.coordinator_transactional_id, self.txn_log_partitions),
                 );
                 partitions.get(&tp).map_or(NO_LEADER, |p| p.leader)
             }

@@ -11,8 +11,8 @@ pub enum Target {
     Controller,
     /// The current leader of the scenario's first partition, resolved when the fault starts.
     Leader,
-    /// The current transaction coordinator of the first transactional producer (the leader of its
-    /// `__transaction_state` partition), resolved when the fault starts.
+    /// The current transaction coordinator of the first transactional producer, or without one of the first
+    /// transactional processor (the leader of its `__transaction_state` partition), resolved when the fault starts.
     Coordinator,
     /// The coordinator of the scenario's consumer group (the leader of its `__consumer_offsets` partition),
     /// resolved when the fault starts.

@@ -41,7 +41,7 @@ fn draw_random(
         let kind = random.kinds[(rng.next_u64() % random.kinds.len() as u64) as usize];
         let targets = Targets {
             brokers: scenario.brokers,
-            coordinator: scenario.workload.transactional_producers > 0,
+            coordinator: scenario.coordinator_transactional_id().is_some(),
             topics: &scenario.topics,
             group_members: scenario.group.as_ref().map_or(0, |g| g.members),
         };

@@ -46,6 +46,18 @@ pub struct GroupSpec {
     pub processing_ms: (u64, u64),
     pub stall_percent: u32,
     pub stall_ms: u64,
+    /// What each member does with what it polls.
+    pub processing: GroupProcessing,
+}
+
+/// What a group's members do with the records they poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupProcessing {
+    /// Process each record, then commit as `commit` says: at-least-once.
+    Plain,
+    /// Consume-transform-produce (Kafka's exactly-once, KIP-447): each input record becomes one record of
+    /// `output_topic`, written in a transaction together with the input offsets.
+    Transactional { output_topic: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +151,53 @@ pub struct ScheduledFault {
 pub struct Expect {
     pub allow: Vec<ViolationKind>,
     pub find: Vec<ViolationKind>,
+}
+
+impl Scenario {
+    /// The group's consume-transform-produce output topic, if its members are transactional processors.
+    pub fn group_output_topic(&self) -> Option<&str> {
+        match &self.group.as_ref()?.processing {
+            GroupProcessing::Plain => None,
+            GroupProcessing::Transactional { output_topic } => Some(output_topic),
+        }
+    }
+
+    /// The topics the group subscribes to: `[group] topics`, else every scenario topic but its output topic.
+    pub fn group_input_topics(&self) -> Vec<String> {
+        let Some(group) = &self.group else {
+            return Vec::new();
+        };
+        group.topics.clone().unwrap_or_else(|| {
+            let output = self.group_output_topic();
+            self.topics
+                .iter()
+                .map(|t| t.name.clone())
+                .filter(|t| Some(t.as_str()) != output)
+                .collect()
+        })
+    }
+
+    /// The topics the workload's producers write: every scenario topic but the processors' output, which only
+    /// their transactions write (so every record in it is some input's output).
+    pub fn produced_topics(&self) -> Vec<String> {
+        let output = self.group_output_topic();
+        self.topics
+            .iter()
+            .map(|t| t.name.clone())
+            .filter(|t| Some(t.as_str()) != output)
+            .collect()
+    }
+
+    /// The `transactional.id` whose transaction coordinator the `"coordinator"` fault target names: the first
+    /// transactional producer's, else the first transactional processor's; None without transactions.
+    pub fn coordinator_transactional_id(&self) -> Option<String> {
+        if self.workload.transactional_producers > 0 {
+            Some(crate::workload::txn_producer_client::transactional_id(0))
+        } else {
+            self.group_output_topic()
+                .map(|_| crate::workload::eos_processor_client::transactional_id(0))
+        }
+    }
 }
 
 impl TopicSpec {

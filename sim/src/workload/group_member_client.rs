@@ -40,6 +40,25 @@ pub struct GroupWork {
     pub async_processing: bool,
 }
 
+/// How long an application takes over `records` records: each drawn uniformly from `low..=high` ms, and with
+/// `stall.0` percent chance the batch stalls `stall.1` ms on top (a slow call downstream).
+pub fn processing_time(
+    rng: &mut ChaCha8Rng,
+    records: usize,
+    (low, high): (u64, u64),
+    (stall_percent, stall_ms): (u32, u64),
+) -> u64 {
+    let per_record: u64 = (0..records)
+        .map(|_| low + rng.next_u64() % (high - low + 1))
+        .sum();
+    let stall = if rng.next_u32() % 100 < stall_percent {
+        stall_ms
+    } else {
+        0
+    };
+    per_record + stall
+}
+
 /// What the application is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum App {
@@ -197,17 +216,9 @@ impl GroupMemberClient {
     }
 
     fn processing_time(&mut self, polled: &Polled) -> u64 {
-        let (low, high) = self.work.processing_ms;
         let records: usize = polled.records.iter().map(|(_, r)| r.len()).sum();
-        let per_record: u64 = (0..records)
-            .map(|_| low + self.rng.next_u64() % (high - low + 1))
-            .sum();
-        let stall = if self.rng.next_u32() % 100 < self.work.stall_percent {
-            self.work.stall_ms
-        } else {
-            0
-        };
-        per_record + stall
+        let stall = (self.work.stall_percent, self.work.stall_ms);
+        processing_time(&mut self.rng, records, self.work.processing_ms, stall)
     }
 
     fn processed(&mut self, now_ms: u64, polled: &Polled, polled_ms: u64) {

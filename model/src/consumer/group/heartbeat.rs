@@ -5,6 +5,7 @@ use super::membership::MemberState;
 use super::requests::GroupPending;
 use super::GroupConsumer;
 use crate::error::ErrorCode;
+use crate::output::Output;
 use crate::protocol::{HeartbeatRequest, LeaveGroupRequest, Message};
 
 impl GroupConsumer {
@@ -101,6 +102,15 @@ impl GroupConsumer {
             e if Self::is_coordinator_error(e) => self.coordinator_lost(now_ms),
             _ => {}
         }
+    }
+
+    /// `KafkaConsumer.close`: a member in a generation leaves the group (LeaveGroup), so its partitions move at
+    /// once instead of after `session.timeout.ms`. The consumer is done; what is still in flight is forgotten.
+    pub fn close(&mut self, now_ms: u64) -> Vec<Output> {
+        if self.generation >= 0 {
+            self.leave_group(now_ms);
+        }
+        std::mem::take(&mut self.out)
     }
 
     /// `maybeLeaveGroup` after the poll timeout: the member tells the coordinator it leaves, so the group

@@ -27,6 +27,7 @@ mod membership;
 mod requests;
 #[cfg(test)]
 mod tests;
+mod transactional;
 
 use super::{Consumer, ConsumerEvent};
 use crate::config::Fixes;

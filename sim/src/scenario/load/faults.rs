@@ -31,7 +31,7 @@ pub(super) const MAX_INCREASE: i128 = 1_000;
 pub(super) struct Limits {
     pub brokers: i32,
     pub duration_ms: u64,
-    /// Whether transactional producers run, so a fault may target their coordinator.
+    /// Whether transactional producers or processors run, so a fault may target their coordinator.
     pub transactions: bool,
     /// The scenario's topics, which a create-partitions fault may grow.
     pub topics: Vec<String>,
@@ -267,7 +267,8 @@ fn target(v: &Value, limits: &Limits) -> Res<Target> {
         (Some("controller"), _) => Ok(Target::Controller),
         (Some("coordinator"), _) if limits.transactions => Ok(Target::Coordinator),
         (Some("coordinator"), _) => Err(v.bad(
-            "names the transaction coordinator, but the workload has no transactional_producers",
+            "names the transaction coordinator, but the workload has no transactional_producers and the group \
+             no processing = \"transactional\"",
         )),
         (Some(other), _) => Err(v.bad(format_args!("must be {VALID}, got {other:?}"))),
         (None, Ok(table)) => broker_target(&table, limits.brokers),

@@ -2,13 +2,13 @@
 //! application does with what it polls.
 
 use super::walk::{Res, Table, Value, INT, LONG};
-use crate::scenario::GroupSpec;
+use crate::scenario::{GroupProcessing, GroupSpec};
 use crate::workload::group_member_client::CommitMode;
 use ksim_model::config::GroupMemberConfig;
 use ksim_model::consumer::StartPosition;
 use ksim_model::group::assignor::Assignor;
 
-const GROUP_KEYS: [&str; 17] = [
+const GROUP_KEYS: [&str; 19] = [
     "group.id",
     "members",
     "session.timeout.ms",
@@ -26,6 +26,8 @@ const GROUP_KEYS: [&str; 17] = [
     "stall_ms",
     "topics",
     "async_processing",
+    "processing",
+    "output_topic",
 ];
 
 pub(super) fn group(t: &Table) -> Res<GroupSpec> {
@@ -97,7 +99,52 @@ pub(super) fn group(t: &Table) -> Res<GroupSpec> {
         stall_ms: t.or("stall_ms", max_poll_interval_ms + 5_000, |v| {
             v.int_in(0, LONG)
         })?,
+        processing: processing(t)?,
     })
+}
+
+/// `processing`: "plain" (the default: process, then commit as `commit` says) or "transactional"
+/// (consume-transform-produce into `output_topic`, which only transactional processing has).
+fn processing(t: &Table) -> Res<GroupProcessing> {
+    let transactional = t.or("processing", false, |v| match v.str()? {
+        "plain" => Ok(false),
+        "transactional" => Ok(true),
+        other => Err(v.bad(format_args!(
+            "(\"{other}\") must be \"plain\" or \"transactional\""
+        ))),
+    })?;
+    let output_topic = t.opt("output_topic", |v| v.str().map(str::to_owned))?;
+    let Some(output_topic) = output_topic.filter(|_| transactional) else {
+        return match (transactional, t.get("output_topic")) {
+            (false, None) => Ok(GroupProcessing::Plain),
+            (false, Some(v)) => Err(v.bad(
+                "names an output topic, which only processing = \"transactional\" writes",
+            )),
+            (true, _) => Err(t.blame(
+                &["processing"],
+                "group.processing = \"transactional\" needs output_topic: the topic each input record is \
+                 transformed into"
+                    .to_string(),
+            )),
+        };
+    };
+    // A transactional processor commits its input offsets only inside its transactions: any other commit
+    // would move the group past records whose output may yet abort.
+    let enable_auto_commit = t
+        .get("enable.auto.commit")
+        .filter(|v| v.bool().unwrap_or(false));
+    let conflicting = [
+        t.get("commit"),
+        t.get("commit_on_revoke"),
+        enable_auto_commit,
+    ];
+    if let Some(v) = conflicting.into_iter().flatten().next() {
+        return Err(v.bad(
+            "cannot be set with processing = \"transactional\": offsets are committed only by \
+             sendOffsetsToTransaction (enable.auto.commit is off)",
+        ));
+    }
+    Ok(GroupProcessing::Transactional { output_topic })
 }
 
 /// `auto.offset.reset`: Kafka's "earliest" or "latest" ("none" is not modelled).

@@ -6,7 +6,7 @@ use super::faults::{self, Limits};
 use super::kafka;
 use super::walk::{Res, Table, Value, INT, LONG};
 use crate::checkers::ViolationKind;
-use crate::scenario::{Expect, Faults, Network, Scenario, TopicSpec, Workload};
+use crate::scenario::{Expect, Faults, GroupProcessing, Network, Scenario, TopicSpec, Workload};
 use ksim_model::config::{BrokerConfig, Fix, Fixes};
 
 const ROOT_KEYS: [&str; 15] = [
@@ -52,10 +52,13 @@ pub(super) fn scenario(root: &Table, stem: Option<&str>) -> Res<Scenario> {
     broker.fixes = section(root, "model", Fixes::default(), model)?;
     let topics = topics(root, brokers)?;
     let group = root.opt("group", |v| super::group::group(&v.table()?))?;
+    let processors = group
+        .as_ref()
+        .is_some_and(|g| g.processing != GroupProcessing::Plain);
     let limits = Limits {
         brokers,
         duration_ms,
-        transactions: workload.transactional_producers > 0,
+        transactions: workload.transactional_producers > 0 || processors,
         topics: topics.iter().map(|t| t.name.clone()).collect(),
         group_members: group.as_ref().map_or(0, |g| g.members),
     };
@@ -265,22 +268,28 @@ fn model(t: &Table) -> Res<Fixes> {
 /// Transactions need an idempotent producer with acks=all (Kafka refuses a `transactional.id` otherwise), and
 /// a cluster with brokers enough for the transaction log's replication factor.
 fn check_transactions(root: &Table, s: &Scenario) -> Res<()> {
-    if s.workload.transactional_producers == 0 {
+    // Who runs transactions, by the key that asks for them.
+    let (who, section) = if s.workload.transactional_producers > 0 {
+        ("workload.transactional_producers", "workload")
+    } else if s.group_output_topic().is_some() {
+        ("group.processing = \"transactional\"", "group")
+    } else {
         return Ok(());
-    }
+    };
     let blame = |keys: &[&str], message: String| -> Res<()> {
         let table = root.get(keys[0]).map(|v| v.table()).transpose()?;
         Err(match table {
             Some(t) => t.blame(&keys[1..], message),
-            None => root.blame(&["workload"], message),
+            None => root.blame(&[section], message),
         })
     };
     if !s.producer.enable_idempotence {
         return blame(
             &["producer", "enable.idempotence", "acks", "retries"],
-            "workload.transactional_producers needs an idempotent producer (acks \"all\", retries > 0, \
-             enable.idempotence not false), as Kafka requires for a transactional.id"
-                .to_string(),
+            format!(
+                "{who} needs an idempotent producer (acks \"all\", retries > 0, enable.idempotence not false), \
+                 as Kafka requires for a transactional.id"
+            ),
         );
     }
     let rf = s.broker.transaction_state_log_replication_factor;
@@ -376,6 +385,35 @@ fn check_group(root: &Table, s: &Scenario) -> Res<()> {
                 format!("group.topics: \"{topic}\" is not a [[topic]] of this scenario"),
             ));
         }
+    }
+    check_output_topic(root, s)
+}
+
+/// The processors' output topic is a scenario topic of its own: reading their own output would feed it back in.
+fn check_output_topic(root: &Table, s: &Scenario) -> Res<()> {
+    let Some(output) = s.group_output_topic() else {
+        return Ok(());
+    };
+    let t = root.get("group").expect("read above").table()?;
+    if !s.topics.iter().any(|topic| topic.name == output) {
+        return Err(t.blame(
+            &["output_topic"],
+            format!("group.output_topic: \"{output}\" is not a [[topic]] of this scenario"),
+        ));
+    }
+    if s.group_input_topics().iter().any(|topic| topic == output) {
+        return Err(t.blame(
+            &["output_topic"],
+            format!(
+                "group.output_topic: \"{output}\" is also an input (group.topics); the output must be another topic"
+            ),
+        ));
+    }
+    if s.group_input_topics().is_empty() {
+        return Err(t.blame(
+            &["output_topic"],
+            format!("group.output_topic: \"{output}\" leaves the group no input topic: add another [[topic]]"),
+        ));
     }
     Ok(())
 }

@@ -5,7 +5,8 @@ use super::{load, parse, position, ScenarioError};
 use crate::checkers::ViolationKind;
 use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{
-    Expect, FaultKind, Faults, Network, RandomFaults, Scenario, ScheduledFault, TopicSpec, Workload,
+    Expect, FaultKind, Faults, GroupProcessing, Network, RandomFaults, Scenario, ScheduledFault,
+    TopicSpec, Workload,
 };
 use crate::workload::group_member_client::CommitMode;
 use ksim_model::config::{Acks, BrokerConfig, ConsumerConfig, Fix, Fixes, ProducerConfig};
@@ -1212,5 +1213,96 @@ fn consumer_faults_need_a_group_and_one_of_its_members() {
         Fault::Crash {
             target: Target::GroupCoordinator
         }
+    );
+}
+
+/// A second topic, "out", for the processors' output.
+const OUT_TOPIC: &str = "\n[[topic]]\nname = \"out\"\npartitions = 1\n\"replication.factor\" = 3\n";
+
+#[test]
+fn transactional_processing_writes_a_topic_of_its_own() {
+    let group = |keys: &str| with(&format!("{OUT_TOPIC}[group]\n{keys}"));
+    let s = parse(
+        &group("processing = \"transactional\"\noutput_topic = \"out\"\n"),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(s.group_output_topic(), Some("out"));
+    assert_eq!(s.group_input_topics(), vec!["events".to_string()]);
+    assert_eq!(s.produced_topics(), vec!["events".to_string()]);
+    assert_eq!(
+        s.coordinator_transactional_id().as_deref(),
+        Some("ksim-eos-0"),
+        "the processors' coordinator is a fault target"
+    );
+    assert_eq!(
+        parse(&group(""), "t").unwrap().group.unwrap().processing,
+        GroupProcessing::Plain
+    );
+    let text = group("processing = \"exactly-once\"\n");
+    assert_error(
+        &text,
+        "processing =",
+        "group.processing",
+        "\"plain\" or \"transactional\"",
+    );
+    let text = group("processing = \"transactional\"\n");
+    assert_error(
+        &text,
+        "processing =",
+        "group.processing",
+        "needs output_topic",
+    );
+    let text = group("output_topic = \"out\"\n");
+    assert_error(
+        &text,
+        "output_topic =",
+        "group.output_topic",
+        "only processing",
+    );
+    let text = group("processing = \"transactional\"\noutput_topic = \"nope\"\n");
+    assert_error(
+        &text,
+        "output_topic =",
+        "group.output_topic",
+        "\"nope\" is not a [[topic]]",
+    );
+    let text = group(
+        "processing = \"transactional\"\noutput_topic = \"out\"\ntopics = [\"events\", \"out\"]\n",
+    );
+    assert_error(
+        &text,
+        "output_topic =",
+        "group.output_topic",
+        "is also an input",
+    );
+    let text = group("processing = \"transactional\"\noutput_topic = \"out\"\ncommit = \"sync\"\n");
+    assert_error(
+        &text,
+        "commit =",
+        "group.commit",
+        "sendOffsetsToTransaction",
+    );
+    let text = group(
+        "processing = \"transactional\"\noutput_topic = \"out\"\n\"enable.auto.commit\" = true\n",
+    );
+    assert_error(
+        &text,
+        "enable.auto.commit",
+        "group.\"enable.auto.commit\"",
+        "cannot be set",
+    );
+}
+
+#[test]
+fn transactional_processing_needs_an_idempotent_producer() {
+    let text = with(&format!(
+        "[producer]\nacks = \"1\"\n{OUT_TOPIC}[group]\nprocessing = \"transactional\"\noutput_topic = \"out\"\n"
+    ));
+    assert_error(
+        &text,
+        "acks = ",
+        "producer.acks",
+        "group.processing = \"transactional\" needs an idempotent producer",
     );
 }
