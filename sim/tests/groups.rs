@@ -115,3 +115,46 @@ fn without_cooperative_revocation_a_revoked_member_keeps_processing() {
         .insert(Fix::Kip429CooperativeRevocation);
     assert!(double_owned(&s, 1), "KIP-429 reverted");
 }
+
+/// The pipeline is exercised: transactions commit and abort, every committed output names its input, processors
+/// crash and come back, and KIP-447 refuses a zombie member's offsets at least once on the pinned seeds.
+#[test]
+fn consume_transform_produce_commits_aborts_and_fences_zombie_members() {
+    let (_, s) = scenario("eos-pipeline");
+    let (mut fenced, mut aborted_total) = (0, 0);
+    for seed in PINNED_SEEDS.0..PINNED_SEEDS.1 {
+        let run = run_seed(&s, seed);
+        let h = &run.history;
+        let committed = h.transactions.iter().filter(|t| t.committed()).count();
+        let aborted = h.transactions.iter().filter(|t| t.aborted()).count();
+        assert!(committed > 50, "seed {seed}: {committed} committed");
+        let transformed = h
+            .groups
+            .ops
+            .iter()
+            .filter(|op| matches!(op, GroupOp::Transformed { .. }))
+            .count();
+        assert!(transformed > 500, "seed {seed}: {transformed} outputs");
+        // TxnOffsetCommit's only abortable errors are the KIP-447 fences (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID).
+        fenced += h
+            .groups
+            .ops
+            .iter()
+            .filter(|op| {
+                matches!(
+                    op,
+                    GroupOp::Commit {
+                        kind: CommitKind::Transactional { .. },
+                        outcome: Outcome::Fail,
+                        ..
+                    }
+                )
+            })
+            .count();
+        aborted_total += aborted;
+    }
+    assert!(
+        fenced > 0,
+        "no zombie member was fenced on the pinned seeds"
+    );
+}

@@ -227,6 +227,5 @@ fn an_idempotent_producer_duplicates_across_the_leader_change_gap() {
 
 #[test]
 fn consume_transform_produce_is_exactly_once() {
-    // Only the classic protocol's zombie window, which KIP-447 makes harmless (see the scenario).
-    assert_eq!(holds("eos-pipeline"), vec![(ViolationKind::DoubleOwner, 1)]);
+    assert_eq!(holds("eos-pipeline"), vec![]);
 }

@@ -278,7 +278,8 @@ fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation>
         for (i, a) in list.iter().enumerate() {
             for b in &list[i + 1..] {
                 let overlapping = a.from < b.to && b.from < a.to;
-                let zombie = a.lost && a.to < b.to;
+                // `a` began first: if it ended in a loss, it was the removed member.
+                let zombie = a.lost;
                 if a.process == b.process
                     || !overlapping
                     || zombie
