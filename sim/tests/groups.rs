@@ -154,6 +154,10 @@ fn consume_transform_produce_commits_aborts_and_fences_zombie_members() {
         aborted_total += aborted;
     }
     assert!(
+        aborted_total > 0,
+        "no transaction aborted on the pinned seeds"
+    );
+    assert!(
         fenced > 0,
         "no zombie member was fenced on the pinned seeds"
     );
