@@ -166,6 +166,25 @@ impl Recorder {
         self.history.transactions[index].values.push(value);
     }
 
+    /// A transactional producer `process` sent `value` inside transaction `index`: a send whose fate is decided by
+    /// how the transaction ends.
+    pub fn send_in_txn(&mut self, now_ms: u64, process: u32, index: usize, value: u64) {
+        self.invoke_send(SendOp {
+            process,
+            value,
+            tp: None,
+            acknowledged_by_cluster: true,
+            idempotent: true,
+            transactional: true,
+            invoke_ms: now_ms,
+            complete_ms: None,
+            outcome: None,
+            offset: None,
+            error: None,
+        });
+        self.txn_sent(index, value);
+    }
+
     /// The producer asked to end transaction `index`.
     pub fn end_txn(&mut self, now_ms: u64, index: usize, intent: TxnIntent) {
         self.trace_event(now_ms, &("end-txn", index, intent));

@@ -5,9 +5,10 @@
 //! offsets; a fatal one (fenced) closes both clients and starts over; a revocation mid-transaction aborts it.
 
 use super::group_app::GroupApp;
+use super::group_events::membership_op;
 use super::group_member_client::processing_time;
 use super::shared_connections::{tag, untag, Side};
-use crate::history::{CommitKind, GroupOp, Outcome, SendOp, TxnIntent, TxnOp};
+use crate::history::{CommitKind, GroupOp, Outcome, TxnIntent, TxnOp};
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
 use ksim_model::config::{ConsumerConfig, Fixes, GroupMemberConfig, ProducerConfig};
@@ -276,55 +277,20 @@ impl EosProcessorClient {
     }
 
     fn record_group_event(&mut self, now_ms: u64, event: GroupEvent) {
-        let (group, process) = (self.group(), self.id);
-        let op = match event {
-            GroupEvent::Assigned {
-                generation,
-                member_id,
-                partitions,
-            } => GroupOp::Assigned {
-                group,
-                process,
-                member_id,
-                generation,
-                partitions,
-                at_ms: now_ms,
-            },
-            GroupEvent::Revoked { partitions, lost } => {
-                // Kafka's advice: a listener that sees partitions go mid-transaction aborts it.
-                if matches!(
-                    self.app,
-                    App::Processing { .. } | App::SendingOffsets { .. }
-                ) {
-                    self.revoked_in_transaction = true;
-                }
-                GroupOp::Revoked {
-                    group,
-                    process,
-                    partitions,
-                    lost,
-                    at_ms: now_ms,
-                }
-            }
-            GroupEvent::Fetched { tp, committed } => GroupOp::Fetched {
-                group,
-                process,
-                tp,
-                committed,
-                at_ms: now_ms,
-            },
-            GroupEvent::Reset { tp, from, to } => GroupOp::Reset {
-                group,
-                process,
-                tp,
-                from,
-                to,
-                at_ms: now_ms,
-            },
-            // The processor never commits through the consumer.
-            GroupEvent::Committed { .. } => return,
-        };
-        self.record(op);
+        // Kafka's advice: a listener that sees partitions go mid-transaction aborts it.
+        let revoked = matches!(event, GroupEvent::Revoked { .. });
+        if revoked
+            && matches!(
+                self.app,
+                App::Processing { .. } | App::SendingOffsets { .. }
+            )
+        {
+            self.revoked_in_transaction = true;
+        }
+        // The processor never commits through the consumer, so there is no commit's end to record.
+        if let Some(op) = membership_op(&self.group(), self.id, now_ms, event) {
+            self.record(op);
+        }
     }
 
     /// `beginTransaction` for what one poll returned, and the processing time it takes.
@@ -432,20 +398,7 @@ impl EosProcessorClient {
                 txn,
                 at_ms: now_ms,
             });
-            recorder.invoke_send(SendOp {
-                process: self.id,
-                value,
-                tp: None,
-                acknowledged_by_cluster: true,
-                idempotent: true,
-                transactional: true,
-                invoke_ms: now_ms,
-                complete_ms: None,
-                outcome: None,
-                offset: None,
-                error: None,
-            });
-            recorder.txn_sent(txn, value);
+            recorder.send_in_txn(now_ms, self.id, txn, value);
         }
         let key: Arc<[u8]> = Arc::from(input_tp.to_string().into_bytes().into_boxed_slice());
         let topic = self.work.output_topic.clone();

@@ -2,6 +2,7 @@
 //! `max.poll.interval.ms`), commits after processing as the scenario says, and records what it owned and did.
 
 use super::group_app::GroupApp;
+use super::group_events::membership_op;
 use crate::history::{CommitKind, GroupOp, Outcome};
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
@@ -264,74 +265,40 @@ impl GroupMemberClient {
 
     fn record_events(&mut self, now_ms: u64) {
         for event in self.consumer.drain_events() {
-            let group = self.group();
-            let process = self.id;
-            let op = match event {
-                GroupEvent::Assigned {
-                    generation,
-                    member_id,
-                    partitions,
-                } => GroupOp::Assigned {
-                    group,
-                    process,
-                    member_id,
-                    generation,
-                    partitions,
-                    at_ms: now_ms,
-                },
-                GroupEvent::Revoked { partitions, lost } => GroupOp::Revoked {
-                    group,
-                    process,
-                    partitions,
-                    lost,
-                    at_ms: now_ms,
-                },
-                GroupEvent::Fetched { tp, committed } => GroupOp::Fetched {
-                    group,
-                    process,
-                    tp,
-                    committed,
-                    at_ms: now_ms,
-                },
-                GroupEvent::Reset { tp, from, to } => GroupOp::Reset {
-                    group,
-                    process,
-                    tp,
-                    from,
-                    to,
-                    at_ms: now_ms,
-                },
-                GroupEvent::Committed {
-                    id,
-                    source,
-                    generation,
-                    offsets,
-                    outcome,
-                } => {
-                    if self.app == (App::Committing { id }) {
-                        self.app = App::Idle;
-                    }
-                    GroupOp::Commit {
-                        group,
-                        process,
-                        generation,
-                        kind: match source {
-                            CommitSource::Manual => CommitKind::Manual,
-                            CommitSource::Auto => CommitKind::Auto,
-                            CommitSource::Revoke => CommitKind::Revoke,
-                        },
-                        offsets,
-                        outcome: match outcome {
-                            CommitOutcome::Committed => Outcome::Ok,
-                            CommitOutcome::Failed(_) => Outcome::Fail,
-                            CommitOutcome::Unknown => Outcome::Info,
-                        },
-                        invoke_ms: self.commit_invoked_ms.remove(&id).unwrap_or(now_ms),
-                        at_ms: now_ms,
-                    }
-                }
+            let GroupEvent::Committed {
+                id,
+                source,
+                generation,
+                offsets,
+                outcome,
+            } = event
+            else {
+                let op = membership_op(&self.group(), self.id, now_ms, event);
+                self.record(op.expect("a membership event"));
+                continue;
             };
-            self.record(op);
+            if self.app == (App::Committing { id }) {
+                self.app = App::Idle;
+            }
+            let invoke_ms = self.commit_invoked_ms.remove(&id).unwrap_or(now_ms);
+            self.record(GroupOp::Commit {
+                group: self.group(),
+                process: self.id,
+                generation,
+                kind: match source {
+                    CommitSource::Manual => CommitKind::Manual,
+                    CommitSource::Auto => CommitKind::Auto,
+                    CommitSource::Revoke => CommitKind::Revoke,
+                },
+                offsets,
+                outcome: match outcome {
+                    CommitOutcome::Committed => Outcome::Ok,
+                    CommitOutcome::Failed(_) => Outcome::Fail,
+                    CommitOutcome::Unknown => Outcome::Info,
+                },
+                invoke_ms,
+                at_ms: now_ms,
+            });
         }
     }
 }

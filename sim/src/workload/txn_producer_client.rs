@@ -5,7 +5,7 @@
 //! one keeps running, as a paused or partitioned process that comes back would. The earlier one is then a zombie
 //! that Kafka must fence.
 
-use crate::history::{Outcome, SendOp, TxnIntent, TxnOp};
+use crate::history::{Outcome, TxnIntent, TxnOp};
 use crate::host::process::Process;
 use crate::host::recorder::SharedRecorder;
 use ksim_model::config::ProducerConfig;
@@ -191,23 +191,10 @@ impl TxnProducerClient {
             let k = self.rng.next_u64() % self.work.keys as u64;
             Arc::from(format!("key-{k}").into_bytes().into_boxed_slice())
         });
-        {
-            let mut recorder = self.recorder.lock().unwrap();
-            recorder.invoke_send(SendOp {
-                process: self.id,
-                value,
-                tp: None,
-                acknowledged_by_cluster: true,
-                idempotent: true,
-                transactional: true,
-                invoke_ms: now_ms,
-                complete_ms: None,
-                outcome: None,
-                offset: None,
-                error: None,
-            });
-            recorder.txn_sent(txn, value);
-        }
+        self.recorder
+            .lock()
+            .unwrap()
+            .send_in_txn(now_ms, self.id, txn, value);
         self.producer.send(now_ms, &topic, key, value, None)
     }
 

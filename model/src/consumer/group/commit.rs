@@ -39,14 +39,8 @@ impl GroupConsumer {
     ) -> u64 {
         let id = self.next_commit_id;
         self.next_commit_id += 1;
-        let in_generation = self.generation >= 0
-            && matches!(
-                self.state,
-                MemberState::Stable
-                    | MemberState::Assigned { .. }
-                    | MemberState::PreparingJoin { .. }
-                    | MemberState::Completing { .. }
-            );
+        // Kafka's `generationIfStable`: the same states the heartbeat thread runs in.
+        let in_generation = self.heartbeating();
         let commit = PendingCommit {
             source,
             offsets,

@@ -9,8 +9,8 @@ use crate::output::Output;
 use crate::protocol::{HeartbeatRequest, LeaveGroupRequest, Message};
 
 impl GroupConsumer {
-    /// Whether the heartbeat thread runs: the member has a generation it is not rebalancing away from.
-    fn heartbeating(&self) -> bool {
+    /// Whether the heartbeat thread runs: the member is in a generation (and may commit under it).
+    pub(super) fn heartbeating(&self) -> bool {
         self.generation >= 0
             && matches!(
                 self.state,

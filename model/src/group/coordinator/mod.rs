@@ -804,15 +804,7 @@ impl GroupCoordinator {
             return self.take();
         }
         self.group_entry(&req.group_id);
-        let records = req
-            .offsets
-            .iter()
-            .map(|(tp, offset)| GroupLogRecord::Offset {
-                group_id: req.group_id.clone(),
-                tp: tp.clone(),
-                offset: *offset,
-            })
-            .collect();
+        let records = offset_records(&req.group_id, &req.offsets);
         self.append(
             records,
             None,
@@ -1066,4 +1058,19 @@ fn group_store_error(error: ErrorCode) -> ErrorCode {
         ErrorCode::REQUEST_TIMED_OUT => ErrorCode::REBALANCE_IN_PROGRESS,
         other => offsets_store_error(other),
     }
+}
+
+/// The `__consumer_offsets` records of a group's commit, one per partition.
+pub(super) fn offset_records(
+    group_id: &str,
+    offsets: &[(TopicPartition, Offset)],
+) -> Vec<GroupLogRecord> {
+    offsets
+        .iter()
+        .map(|(tp, offset)| GroupLogRecord::Offset {
+            group_id: group_id.to_string(),
+            tp: tp.clone(),
+            offset: *offset,
+        })
+        .collect()
 }

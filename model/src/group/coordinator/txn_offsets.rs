@@ -4,7 +4,7 @@
 //! `GroupCoordinator.handleTxnCommitOffsets`, `GroupMetadataManager.storeOffsets` and `handleTxnCompletion`).
 
 use super::group::{GroupState, PendingTxnOffset, Waiting};
-use super::{offsets_store_error, Effect, GroupCoordinator, GroupLogRecord, Pending, TxnProducer};
+use super::{offsets_store_error, Effect, GroupCoordinator, Pending, TxnProducer};
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, Offset, TopicPartition};
 use crate::protocol::{
@@ -51,15 +51,7 @@ impl GroupCoordinator {
             };
             pending.insert(tp.clone(), offset);
         }
-        let records = req
-            .offsets
-            .iter()
-            .map(|(tp, offset)| GroupLogRecord::Offset {
-                group_id: req.group_id.clone(),
-                tp: tp.clone(),
-                offset: *offset,
-            })
-            .collect();
+        let records = super::offset_records(&req.group_id, &req.offsets);
         let producer = TxnProducer {
             producer_id: req.producer_id,
             producer_epoch: req.producer_epoch,
