@@ -201,7 +201,7 @@ fn render(o: &Output) -> String {
     }
 }
 
-fn describe(message: &Message) -> String {
+pub(super) fn describe(message: &Message) -> String {
     match message {
         Message::MetadataRequest(r) => format!("Metadata {:?}", r.topics),
         Message::MetadataResponse(r) => {

@@ -266,39 +266,9 @@ fn describe(message: &Message) -> String {
                 .collect();
             format!("OffsetCommit [{}]", parts.join(", "))
         }
-        Message::FetchRequest(r) => {
-            let parts: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}@{} max {}",
-                        p.topic_partition, p.fetch_offset, p.max_records
-                    )
-                })
-                .collect();
-            format!("Fetch [{}]", parts.join(", "))
-        }
-        Message::FetchResponse(r) => {
-            let parts: Vec<String> = r
-                .partitions
-                .iter()
-                .map(|p| {
-                    let batches: Vec<String> = p
-                        .batches
-                        .iter()
-                        .map(|b| format!("{}..{}", b.base_offset, b.next_offset()))
-                        .collect();
-                    format!(
-                        "{} {} hw {} [{}]",
-                        p.topic_partition,
-                        p.error,
-                        p.high_watermark,
-                        batches.join(" ")
-                    )
-                })
-                .collect();
-            format!("Fetch [{}]", parts.join(", "))
+        // Fetches read as in the fetcher's own transcripts.
+        Message::FetchRequest(_) | Message::FetchResponse(_) => {
+            crate::consumer::tests::describe(message)
         }
         other => other.api_name().to_string(),
     }
