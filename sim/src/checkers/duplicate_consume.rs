@@ -8,18 +8,24 @@ use super::{Violation, ViolationKind};
 use crate::history::History;
 use ksim_model::observe::OffsetValue;
 use ksim_model::TopicPartition;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many duplicated records a message names one by one before summing up the rest.
 const NAMED: usize = 5;
 
 pub fn check(history: &History) -> Vec<Violation> {
+    let reads = support::final_reads(history);
     let mut violations: Vec<Violation> = processings(history)
         .into_iter()
         .filter_map(|((group, tp), by_value)| {
+            let copies = |value: u64| {
+                reads
+                    .get(tp)
+                    .map_or(0, |read| read.values().filter(|v| **v == value).count())
+            };
             let repeated: Vec<Repeated> = by_value
                 .into_iter()
-                .filter(|(_, times)| times.len() > 1)
+                .filter(|(value, times)| processed_twice(times, copies(*value)))
                 .map(|(value, times)| Repeated { value, times })
                 .collect();
             (!repeated.is_empty()).then(|| duplicate_consume(group, tp, &repeated))
@@ -27,6 +33,15 @@ pub fn check(history: &History) -> Vec<Violation> {
         .collect();
     support::sort(&mut violations);
     violations
+}
+
+/// Whether a record was processed more than once: twice at one offset, or more often than the final log holds
+/// copies of it. A producer without idempotence may append one record twice (`duplicate`, a write anomaly): the
+/// group processing each copy once has not consumed twice; a record truncated and appended again by a retry at
+/// another offset, processed at both, has.
+fn processed_twice(times: &[Time], copies_in_log: usize) -> bool {
+    let offsets: BTreeSet<ksim_model::Offset> = times.iter().map(|t| t.offset).collect();
+    offsets.len() < times.len() || times.len() > copies_in_log.max(1)
 }
 
 /// One processing of a record: by which member, at which offset, when.
@@ -178,5 +193,30 @@ mod tests {
         let violations = check(&history);
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].records, records(0..2));
+    }
+
+    #[test]
+    fn each_copy_of_a_record_a_producer_appended_twice_processed_once_is_not_a_duplicate() {
+        let p = tp(0);
+        // The producer's retry appended value 500 at offsets 0 and 1; the group processed each copy once.
+        let twice = [(0, 500), (1, 500)];
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            processed(1, 1, &p, &twice, 20, 21),
+        ];
+        let mut history = group_history(ops, None);
+        history
+            .final_partitions
+            .insert(p.clone(), converged(&twice, &[1]));
+        assert_eq!(check(&history), vec![]);
+        // Processing one copy again is a duplicate.
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            processed(1, 1, &p, &twice, 20, 21),
+            processed(1, 1, &p, &[(1, 500)], 30, 31),
+        ];
+        let mut history = group_history(ops, None);
+        history.final_partitions.insert(p, converged(&twice, &[1]));
+        assert_eq!(check(&history).len(), 1);
     }
 }

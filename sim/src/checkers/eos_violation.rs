@@ -14,6 +14,7 @@ pub fn check(history: &History) -> Vec<Violation> {
     let committed = group_support::committed_offsets(history);
     let reads = support::final_reads(history);
     let skips = Skips::of(history);
+    let aborted = group_support::aborted_offsets(history);
     let mut violations = Vec::new();
     for (group, info) in &history.groups.groups {
         // Without output topics the group only consumes: lost-consume and duplicate-consume judge it.
@@ -28,10 +29,14 @@ pub fn check(history: &History) -> Vec<Violation> {
         };
         for (tp, &committed) in offsets {
             let Some(read) = reads.get(tp) else { continue };
+            let aborted = aborted.get(tp);
             let inputs = read
                 .range(..committed)
                 .map(|(&offset, &value)| (offset, value))
-                .filter(|&(offset, _)| !skips.skipped(group, tp, offset));
+                .filter(|&(offset, _)| {
+                    !skips.skipped(group, tp, offset)
+                        && !aborted.is_some_and(|a| a.contains(&offset))
+                });
             violations.extend(judge.partition(tp, committed, inputs));
         }
     }

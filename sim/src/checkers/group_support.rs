@@ -4,7 +4,7 @@
 use crate::history::{CommitKind, GroupOp, History, Outcome};
 use ksim_model::observe::OffsetValue;
 use ksim_model::{Offset, TopicPartition};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether something a member did inside (or outside) a transaction took effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -193,4 +193,21 @@ pub(crate) fn processing(history: &History) -> impl Iterator<Item = Processing<'
         }),
         _ => None,
     })
+}
+
+/// Per partition, the offsets of records whose transaction aborted: no read_committed member is ever handed them,
+/// its position moves past them as Kafka's does, and whether a read_uncommitted one processed them does not matter,
+/// so a group's input is the final log without them.
+pub(crate) fn aborted_offsets(history: &History) -> BTreeMap<&TopicPartition, BTreeSet<Offset>> {
+    super::txn_fate::all(history)
+        .into_iter()
+        .map(|(tp, fates)| {
+            let aborted = fates
+                .into_iter()
+                .filter(|(_, r)| r.fate == super::txn_fate::Fate::Aborted)
+                .map(|(offset, _)| offset)
+                .collect();
+            (tp, aborted)
+        })
+        .collect()
 }

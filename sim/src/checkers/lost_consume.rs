@@ -14,17 +14,21 @@ pub fn check(history: &History) -> Vec<Violation> {
     let skips = Skips::of(history);
     let processed = processed_values(history);
     let writes = group_support::commit_writes(history);
+    let aborted = group_support::aborted_offsets(history);
     let mut violations = Vec::new();
     for (group, offsets) in group_support::committed_offsets(history) {
         let done = processed.get(group);
         for (tp, committed) in offsets {
             // A leaderless partition has no final read (no-convergence reports it): nothing to judge.
             let Some(read) = reads.get(tp) else { continue };
+            let aborted = aborted.get(tp);
             let lost: Vec<OffsetValue> = read
                 .range(..committed)
                 .map(|(&offset, &value)| (offset, value))
                 .filter(|&(offset, value)| {
-                    !done.is_some_and(|d| d.contains(&value)) && !skips.skipped(group, tp, offset)
+                    !done.is_some_and(|d| d.contains(&value))
+                        && !skips.skipped(group, tp, offset)
+                        && !aborted.is_some_and(|a| a.contains(&offset))
                 })
                 .collect();
             if let Some(&(offset, _)) = lost.first() {
@@ -215,5 +219,41 @@ mod tests {
             },
         );
         assert_eq!(check(&history), vec![]);
+    }
+
+    #[test]
+    fn records_of_an_aborted_transaction_below_the_committed_offset_are_not_lost() {
+        let p = tp(0);
+        // Offsets 0-1 aborted (marker at 2), 3 committed (marker at 4): a read_committed member only sees 3.
+        let log = txn_log()
+            .txn(7, 0, &[100, 101])
+            .abort(7, 0)
+            .txn(7, 0, &[102])
+            .commit(7, 0);
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            processed(1, 1, &p, &[(3, 102)], 20, 21),
+            commit(1, 1, &[(p.clone(), 5)], Outcome::Ok, (22, 23)),
+        ];
+        let mut history = group_history(ops, Some(&[(p.clone(), 5)]));
+        history
+            .final_partitions
+            .insert(p.clone(), log.converged(&[1]));
+        assert_eq!(check(&history), vec![]);
+        // Had the committed one been skipped, it would be lost.
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            commit(1, 1, &[(p.clone(), 5)], Outcome::Ok, (22, 23)),
+        ];
+        let mut history = group_history(ops, Some(&[(p.clone(), 5)]));
+        let log = txn_log()
+            .txn(7, 0, &[100, 101])
+            .abort(7, 0)
+            .txn(7, 0, &[102])
+            .commit(7, 0);
+        history.final_partitions.insert(p, log.converged(&[1]));
+        let lost = check(&history);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].records, vec![(3, 102)]);
     }
 }

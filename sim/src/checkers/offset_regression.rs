@@ -114,6 +114,8 @@ fn observations<'a>(
             source: Source::Commit(w),
         })
     });
+    // A fetch is taken as invoked when answered: members fetch with require_stable, so the coordinator holds back
+    // an answer while a commit of the partition is still being stored, and no commit is in flight beside it.
     let fetches = partition
         .fetches
         .iter()

@@ -36,6 +36,7 @@ impl GroupConsumer {
         offsets: Vec<(TopicPartition, Offset)>,
         source: CommitSource,
         sync: bool,
+        timeout_ms: u64,
     ) -> u64 {
         let id = self.next_commit_id;
         self.next_commit_id += 1;
@@ -47,7 +48,7 @@ impl GroupConsumer {
             sync,
             generation: self.generation,
             member_id: self.member_id.clone(),
-            deadline_ms: now_ms + self.config.default_api_timeout_ms,
+            deadline_ms: now_ms + timeout_ms,
             maybe_stored: false,
             in_flight: false,
             retry_at_ms: None,
@@ -75,7 +76,21 @@ impl GroupConsumer {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
+            // Kafka reads `generationIfStable` at every attempt: a retry made while the member rebalances fails,
+            // and one made after it rejoined goes under its new generation.
+            if !self.heartbeating() {
+                let outcome = if self.commits[&id].maybe_stored {
+                    CommitOutcome::Unknown
+                } else {
+                    CommitOutcome::Failed(ErrorCode::REBALANCE_IN_PROGRESS)
+                };
+                self.finish_commit(now_ms, id, outcome);
+                continue;
+            }
+            let (generation, member_id) = (self.generation, self.member_id.clone());
             let commit = self.commits.get_mut(&id).expect("listed");
+            commit.generation = generation;
+            commit.member_id = member_id;
             commit.in_flight = true;
             commit.retry_at_ms = None;
             let message = Message::OffsetCommitRequest(OffsetCommitRequest {
@@ -256,8 +271,8 @@ impl GroupConsumer {
                 Some(offset) => self.fetcher.seek_to(&tp, offset),
                 None => {
                     self.fetcher.reset_to_default(&tp);
-                    let out = Vec::new();
-                    self.after_fetcher(now_ms, out);
+                    // The reset is a fetcher event (a Seek): take it now, so the Reset follows the Fetched.
+                    self.after_fetcher(now_ms, Vec::new());
                 }
             }
         }

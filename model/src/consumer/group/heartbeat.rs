@@ -93,9 +93,12 @@ impl GroupConsumer {
         }
         match error {
             ErrorCode::NONE => self.last_heartbeat_ok_ms = now_ms,
+            // Kafka asks to rejoin only from a stable member: one already rejoining is answered the same.
             ErrorCode::REBALANCE_IN_PROGRESS => {
                 self.last_heartbeat_ok_ms = now_ms;
-                self.rejoin_needed = true;
+                if self.state == MemberState::Stable {
+                    self.rejoin_needed = true;
+                }
             }
             ErrorCode::ILLEGAL_GENERATION => self.lose_membership(false),
             ErrorCode::UNKNOWN_MEMBER_ID => self.lose_membership(true),

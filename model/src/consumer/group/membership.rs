@@ -76,8 +76,13 @@ impl GroupConsumer {
             } else {
                 CommitSource::Auto
             };
-            let commit = self.commit(now_ms, offsets, source, true);
+            // The state first, so a commit that fails at once still moves the join on. Kafka bounds the wait by
+            // the rebalance timeout (`joinPrepareTimer`), then joins whatever became of the commit.
+            let commit = self.next_commit_id;
             self.state = MemberState::PreparingJoin { commit };
+            let timeout_ms = self.config.max_poll_interval_ms;
+            let id = self.commit(now_ms, offsets, source, true, timeout_ms);
+            debug_assert_eq!(id, commit);
         } else {
             self.join_after_prepare();
         }
@@ -257,7 +262,8 @@ impl GroupConsumer {
                 self.lose_partitions();
                 self.state = MemberState::Joining;
             }
-            // REBALANCE_IN_PROGRESS and anything else: join again.
+            // Kafka rejoins at once after REBALANCE_IN_PROGRESS, after the backoff otherwise.
+            ErrorCode::REBALANCE_IN_PROGRESS => self.state = MemberState::Joining,
             _ => {
                 self.back_off(now_ms);
                 self.state = MemberState::Joining;
@@ -285,7 +291,8 @@ impl GroupConsumer {
                     partitions,
                     commit,
                 };
-                let id = self.commit(now_ms, offsets, CommitSource::Revoke, true);
+                let timeout_ms = self.config.default_api_timeout_ms;
+                let id = self.commit(now_ms, offsets, CommitSource::Revoke, true, timeout_ms);
                 debug_assert_eq!(id, commit);
                 return;
             }

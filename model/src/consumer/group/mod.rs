@@ -18,6 +18,8 @@
 //! - JoinGroup and SyncGroup responses are acted on when they arrive (Kafka may complete them on the heartbeat
 //!   thread too); the assignment itself is taken up in the next `poll`, as Kafka's `onJoinComplete` is.
 //! - Committed offsets carry no leader epoch, so a position from OffsetFetch is not validated (KIP-320) first.
+//! - The heartbeat thread pauses from JoinGroup until SyncGroup is answered (Kafka's runs while SyncGroup is in
+//!   flight): it matters only if SyncGroup takes longer than `session.timeout.ms`.
 
 mod buffer;
 mod commit;
@@ -253,7 +255,8 @@ impl GroupConsumer {
             self.next_auto_commit_ms = now_ms + self.config.auto_commit_interval_ms;
             let offsets = self.consumed_positions(&self.owned);
             if !offsets.is_empty() {
-                self.commit(now_ms, offsets, CommitSource::Auto, false);
+                let timeout_ms = self.config.default_api_timeout_ms;
+                self.commit(now_ms, offsets, CommitSource::Auto, false, timeout_ms);
             }
         }
         if let MemberState::Assigned {
@@ -313,7 +316,8 @@ impl GroupConsumer {
         offsets: Vec<(TopicPartition, Offset)>,
         sync: bool,
     ) -> (u64, Vec<Output>) {
-        let id = self.commit(now_ms, offsets, CommitSource::Manual, sync);
+        let timeout_ms = self.config.default_api_timeout_ms;
+        let id = self.commit(now_ms, offsets, CommitSource::Manual, sync, timeout_ms);
         (id, self.step(now_ms))
     }
 
@@ -342,7 +346,7 @@ impl GroupConsumer {
         message: Message,
     ) -> Vec<Output> {
         if let Some(request) = self.requests.take(from, correlation_id) {
-            self.handle_group_response(now_ms, request.broker, request.pending, message);
+            self.handle_group_response(now_ms, request.pending, message);
         } else {
             let out = self
                 .fetcher
@@ -463,13 +467,7 @@ impl GroupConsumer {
         }
     }
 
-    fn handle_group_response(
-        &mut self,
-        now_ms: u64,
-        broker: BrokerId,
-        pending: GroupPending,
-        message: Message,
-    ) {
+    fn handle_group_response(&mut self, now_ms: u64, pending: GroupPending, message: Message) {
         match (pending, message) {
             (GroupPending::FindCoordinator, Message::FindCoordinatorResponse(r)) => {
                 self.handle_find_coordinator(now_ms, r)
@@ -490,10 +488,7 @@ impl GroupConsumer {
                 self.handle_commit_response(now_ms, id, r)
             }
             (GroupPending::Leave, _) => {}
-            (pending, _) => {
-                let _ = broker;
-                self.fail_group_request(now_ms, pending)
-            }
+            (pending, _) => self.fail_group_request(now_ms, pending),
         }
     }
 
