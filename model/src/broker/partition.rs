@@ -360,9 +360,14 @@ impl Partition {
         }
     }
 
-    /// Truncates the log (and the HW if it was above the cut).
+    /// Truncates the log (and the HW if it was above the cut). A cut at or past the log end removes no records but
+    /// still drops the epochs that start at the log end, as Kafka's `UnifiedLog.truncateTo` does: a replica that
+    /// led an epoch and appended nothing in it keeps an empty last epoch that no leader holds, and a follower asking
+    /// OffsetsForLeaderEpoch with it would be sent back to the same offset forever.
     pub fn truncate_to(&mut self, me: BrokerId, offset: Offset) -> Option<Observation> {
         if offset >= self.log_end_offset() {
+            let log_end_offset = self.log_end_offset();
+            self.log.epochs.truncate_from_end(log_end_offset);
             return None;
         }
         let removed = self.log.truncate_to(offset);

@@ -620,6 +620,62 @@ fn follower_truncates_to_the_shorter_end_of_a_shared_epoch() {
     );
 }
 
+/// Eos-pipeline seed 171: a replica led epoch 5 and appended nothing in it, then follows a leader that never had
+/// epoch 5 and answers with an empty epoch 4 of its own ending where both logs end. The cut removes no record, but
+/// as in Kafka's `UnifiedLog.truncateTo` it drops the empty epoch 5, so the next round asks about epoch 0 and
+/// settles; keeping epoch 5 asked the same question forever and the partition never fetched again.
+#[test]
+fn a_follower_drops_an_epoch_it_led_without_appending_and_settles() {
+    let disk = disk_with(&[(0, 0, &[1, 2, 3])], 3);
+    let (mut b, _) = started(2, disk, 1, state(2, 5, &[2]));
+    assert_eq!(b.partitions[&tp()].log.epochs.latest_epoch(), Some(5));
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![state(1, 6, &[1, 2])],
+    };
+    let out = b.handle_message(1, NodeId::Controller, 2, Message::LeaderAndIsrRequest(req));
+    let ask = |out: &[Output]| {
+        out.iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    correlation_id,
+                    message: Message::OffsetsForLeaderEpochRequest(r),
+                    ..
+                } => Some((*correlation_id, r.partitions[0].leader_epoch)),
+                _ => None,
+            })
+            .expect("an OffsetsForLeaderEpoch request")
+    };
+    let answer = |b: &mut Broker, id: u64, leader_epoch: i32, end_offset: Offset| {
+        let resp = OffsetsForLeaderEpochResponse {
+            partitions: vec![EpochEndOffset {
+                topic_partition: tp(),
+                error: ErrorCode::NONE,
+                leader_epoch,
+                end_offset,
+            }],
+        };
+        b.handle_message(
+            2,
+            NodeId::Broker(1),
+            id,
+            Message::OffsetsForLeaderEpochResponse(resp),
+        )
+    };
+    let (id, epoch) = ask(&out);
+    assert_eq!(epoch, 5);
+    let out = answer(&mut b, id, 4, 3);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 3, "no record goes");
+    let (id, epoch) = ask(&out);
+    assert_eq!(
+        epoch, 0,
+        "the empty epoch 5 is gone, so the follower asks about the epoch below it"
+    );
+    let out = answer(&mut b, id, 0, 3);
+    assert!(out.iter().any(|o| matches!(o, Output::Send { message: Message::FetchRequest(f), .. } if f.partitions[0].fetch_offset == 3)));
+}
+
 #[test]
 fn a_proposal_the_controller_refuses_returns_to_the_committed_isr() {
     let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
