@@ -98,22 +98,28 @@ fn auto_commit_with_a_worker_thread_loses_and_duplicates_consumes() {
 }
 
 /// With KIP-429's revocation reverted, a cooperative member runs `onPartitionsRevoked` but keeps reading the
-/// partition, and processes it while its next owner does: double-owner, on seeds that are clean with the fix.
+/// partition, and processes it while its next owner does: double-owner, on seeds that are clean with the fix
+/// (`a_rebalance_storm_neither_owns_a_partition_twice_nor_loses_a_consume`). A 200-seed sweep finds it in about
+/// half the seeds; the first six pinned seeds must show it at least once.
 #[test]
 fn without_cooperative_revocation_a_revoked_member_keeps_processing() {
     let (_, mut s) = scenario("group-rebalance-storm");
-    let double_owned = |s: &Scenario, seed| {
-        run_seed(s, seed)
-            .violations
-            .iter()
-            .any(|v| v.kind == ViolationKind::DoubleOwner)
-    };
-    assert!(!double_owned(&s, 1), "KIP-429 in force");
     s.broker
         .fixes
         .reverted
         .insert(Fix::Kip429CooperativeRevocation);
-    assert!(double_owned(&s, 1), "KIP-429 reverted");
+    let double_owned = (0..6)
+        .filter(|&seed| {
+            run_seed(&s, seed)
+                .violations
+                .iter()
+                .any(|v| v.kind == ViolationKind::DoubleOwner)
+        })
+        .count();
+    assert!(
+        double_owned > 0,
+        "KIP-429 reverted: no double-owner in seeds 0..6"
+    );
 }
 
 /// The pipeline is exercised: transactions commit and abort, every committed output names its input, processors
