@@ -145,34 +145,32 @@ impl RecordBatch {
     /// The part of the batch below `offset` (which must lie inside it): the records there, and the header's offset
     /// range and sequence range cut at `offset`, as if the batch had been written that short.
     pub fn head_below(&self, offset: Offset) -> RecordBatch {
+        let kept = self.records_cut_at(offset, |o| o < offset);
+        self.relaid(self.base_offset, offset - 1, kept)
+    }
+
+    /// The records (with their offsets) on one side of a cut at `offset`, which must lie inside the batch.
+    fn records_cut_at(
+        &self,
+        offset: Offset,
+        keep: impl Fn(Offset) -> bool,
+    ) -> Vec<(Offset, Record)> {
         assert!(
             offset > self.base_offset && offset < self.next_offset(),
             "cut {offset} outside batch {}..{}",
             self.base_offset,
             self.next_offset()
         );
-        let kept: Vec<(Offset, Record)> = self
-            .records_with_offsets()
-            .filter(|(o, _)| *o < offset)
+        self.records_with_offsets()
+            .filter(|(o, _)| keep(*o))
             .map(|(o, r)| (o, r.clone()))
-            .collect();
-        self.relaid(self.base_offset, offset - 1, kept)
+            .collect()
     }
 
     /// The part of the batch from `offset` on (which must lie inside it), rebased there: the producer's base
     /// sequence moves with the base offset, since each offset of a batch took one sequence number.
     pub fn tail_from(&self, offset: Offset) -> RecordBatch {
-        assert!(
-            offset > self.base_offset && offset < self.next_offset(),
-            "cut {offset} outside batch {}..{}",
-            self.base_offset,
-            self.next_offset()
-        );
-        let kept: Vec<(Offset, Record)> = self
-            .records_with_offsets()
-            .filter(|(o, _)| *o >= offset)
-            .map(|(o, r)| (o, r.clone()))
-            .collect();
+        let kept = self.records_cut_at(offset, |o| o >= offset);
         let mut tail = self.relaid(offset, self.last_offset(), kept);
         if let Some(p) = tail.producer.as_mut().filter(|_| !self.is_control()) {
             p.base_sequence =

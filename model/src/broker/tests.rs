@@ -267,41 +267,16 @@ fn disk_with(batches: &[(Offset, i32, &[u64])], hw: Offset) -> Disk {
 fn follower_truncates_a_divergent_suffix_over_two_epoch_rounds() {
     let disk = disk_with(&[(0, 0, &[1, 2, 3, 4, 5]), (5, 2, &[6])], 0);
     let (mut b, out) = started(2, disk, 1, state(1, 3, &[1, 2]));
-    let ask = |out: &[Output]| {
-        out.iter()
-            .find_map(|o| match o {
-                Output::Send {
-                    correlation_id,
-                    message: Message::OffsetsForLeaderEpochRequest(r),
-                    ..
-                } => Some((*correlation_id, r.partitions[0].leader_epoch)),
-                _ => None,
-            })
-            .expect("an OffsetsForLeaderEpoch request")
+    let answer = |b: &mut Broker, id, leader_epoch, end_offset| {
+        answer_epoch_end(b, 1, id, leader_epoch, end_offset)
     };
-    let answer = |b: &mut Broker, id: u64, leader_epoch: i32, end_offset: Offset| {
-        let resp = OffsetsForLeaderEpochResponse {
-            partitions: vec![EpochEndOffset {
-                topic_partition: tp(),
-                error: ErrorCode::NONE,
-                leader_epoch,
-                end_offset,
-            }],
-        };
-        b.handle_message(
-            1,
-            NodeId::Broker(1),
-            id,
-            Message::OffsetsForLeaderEpochResponse(resp),
-        )
-    };
-    let (id, epoch) = ask(&out);
+    let (id, epoch) = epoch_question(&out);
     assert_eq!(epoch, 2);
     // The leader's largest epoch <= 2 is 1, ending at its LEO 8: the follower has no epoch 1, so it cuts to the
     // end of its own epoch below (epoch 0 ends at 5) and asks again.
     let out = answer(&mut b, id, 1, 8);
     assert_eq!(b.partitions[&tp()].log_end_offset(), 5);
-    let (id, epoch) = ask(&out);
+    let (id, epoch) = epoch_question(&out);
     assert_eq!(epoch, 0);
     let out = answer(&mut b, id, 0, 3);
     assert_eq!(b.partitions[&tp()].log_end_offset(), 3);
@@ -635,39 +610,14 @@ fn a_follower_drops_an_epoch_it_led_without_appending_and_settles() {
         partition_states: vec![state(1, 6, &[1, 2])],
     };
     let out = b.handle_message(1, NodeId::Controller, 2, Message::LeaderAndIsrRequest(req));
-    let ask = |out: &[Output]| {
-        out.iter()
-            .find_map(|o| match o {
-                Output::Send {
-                    correlation_id,
-                    message: Message::OffsetsForLeaderEpochRequest(r),
-                    ..
-                } => Some((*correlation_id, r.partitions[0].leader_epoch)),
-                _ => None,
-            })
-            .expect("an OffsetsForLeaderEpoch request")
+    let answer = |b: &mut Broker, id, leader_epoch, end_offset| {
+        answer_epoch_end(b, 2, id, leader_epoch, end_offset)
     };
-    let answer = |b: &mut Broker, id: u64, leader_epoch: i32, end_offset: Offset| {
-        let resp = OffsetsForLeaderEpochResponse {
-            partitions: vec![EpochEndOffset {
-                topic_partition: tp(),
-                error: ErrorCode::NONE,
-                leader_epoch,
-                end_offset,
-            }],
-        };
-        b.handle_message(
-            2,
-            NodeId::Broker(1),
-            id,
-            Message::OffsetsForLeaderEpochResponse(resp),
-        )
-    };
-    let (id, epoch) = ask(&out);
+    let (id, epoch) = epoch_question(&out);
     assert_eq!(epoch, 5);
     let out = answer(&mut b, id, 4, 3);
     assert_eq!(b.partitions[&tp()].log_end_offset(), 3, "no record goes");
-    let (id, epoch) = ask(&out);
+    let (id, epoch) = epoch_question(&out);
     assert_eq!(
         epoch, 0,
         "the empty epoch 5 is gone, so the follower asks about the epoch below it"
@@ -719,4 +669,42 @@ pub(super) fn register(b: &mut Broker) {
         1,
         Message::BrokerRegistrationResponse(reg),
     );
+}
+
+/// The OffsetsForLeaderEpoch request a follower sent among `out`: its correlation id and the epoch it asks about.
+fn epoch_question(out: &[Output]) -> (u64, i32) {
+    out.iter()
+        .find_map(|o| match o {
+            Output::Send {
+                correlation_id,
+                message: Message::OffsetsForLeaderEpochRequest(r),
+                ..
+            } => Some((*correlation_id, r.partitions[0].leader_epoch)),
+            _ => None,
+        })
+        .expect("an OffsetsForLeaderEpoch request")
+}
+
+/// Broker 1 (the leader) answers request `id`: its largest epoch at most the one asked ends at `end_offset`.
+fn answer_epoch_end(
+    b: &mut Broker,
+    now_ms: u64,
+    id: u64,
+    leader_epoch: i32,
+    end_offset: Offset,
+) -> Vec<Output> {
+    let resp = OffsetsForLeaderEpochResponse {
+        partitions: vec![EpochEndOffset {
+            topic_partition: tp(),
+            error: ErrorCode::NONE,
+            leader_epoch,
+            end_offset,
+        }],
+    };
+    b.handle_message(
+        now_ms,
+        NodeId::Broker(1),
+        id,
+        Message::OffsetsForLeaderEpochResponse(resp),
+    )
 }

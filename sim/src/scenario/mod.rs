@@ -167,14 +167,11 @@ impl Scenario {
         let Some(group) = &self.group else {
             return Vec::new();
         };
-        group.topics.clone().unwrap_or_else(|| {
-            let output = self.group_output_topic();
-            self.topics
-                .iter()
-                .map(|t| t.name.clone())
-                .filter(|t| Some(t.as_str()) != output)
-                .collect()
-        })
+        // By default it reads what the producers write: everything but its own output.
+        group
+            .topics
+            .clone()
+            .unwrap_or_else(|| self.produced_topics())
     }
 
     /// The topics the workload's producers write: every scenario topic but the processors' output, which only
