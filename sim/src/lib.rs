@@ -2,6 +2,7 @@
 
 pub mod checkers;
 pub mod cli;
+pub mod compare;
 pub mod history;
 pub mod host;
 pub mod nemesis;

@@ -1,5 +1,6 @@
 //! The `ksim` command line: `run` one seed, `sweep` many.
 
+mod compare;
 mod run;
 mod sweep;
 
@@ -49,6 +50,20 @@ enum Command {
         jobs: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Run a matrix of configurations against fault profiles (a file in scenarios/compare/) and report loss,
+    /// availability, latency and throughput per cell, with Kafka's documented guarantees checked.
+    Compare {
+        matrix: PathBuf,
+        /// Seeds per cell as A..B (B excluded); default: 0..the matrix's `seeds`.
+        #[arg(long, value_parser = parse_seed_range)]
+        seeds: Option<(u64, u64)>,
+        /// Parallel runs (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Write compare-NAME.md, .json and .html into this folder instead of printing the Markdown.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -115,5 +130,25 @@ pub fn main() -> ExitCode {
             Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
             Err(code) => code,
         },
+        Command::Compare {
+            matrix,
+            seeds,
+            jobs,
+            out,
+        } => {
+            let m = match scenario::load_matrix(&matrix) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            // Fail before hours of runs, not after.
+            if let Some(Err(e)) = out.as_deref().map(std::fs::create_dir_all) {
+                eprintln!("error: cannot create {}: {e}", out.unwrap().display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+            compare::compare(&m, seeds, jobs, out.as_deref())
+        }
     }
 }

@@ -162,4 +162,17 @@ pub struct History {
     /// The consumer groups' members, commits and final committed offsets.
     #[serde(default)]
     pub groups: GroupHistory,
+    /// Produce requests on the wire and how brokers answered them.
+    #[serde(default)]
+    pub produce_requests: ProduceRequests,
+}
+
+/// Produce requests that expect an answer (acks 1 or all), counted per partition batch as Kafka answers them:
+/// how many clients sent, and the answers that reached them by error name (`NONE` for success). A batch sent
+/// but never answered timed out or lost its connection. Counted as the messages pass, outside the trace hash
+/// (the trace already holds every message).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProduceRequests {
+    pub sent: u64,
+    pub answered: BTreeMap<ErrorCode, u64>,
 }

@@ -134,6 +134,13 @@ pub async fn run_node(
                 if !node.conns.lock().unwrap().is_current(conn) {
                     continue;
                 }
+                if let Message::ProduceResponse(r) = &message {
+                    let mut rec = node.recorder.lock().unwrap();
+                    let answered = &mut rec.history.produce_requests.answered;
+                    for p in &r.partitions {
+                        *answered.entry(p.error).or_default() += 1;
+                    }
+                }
                 node.process
                     .lock()
                     .unwrap()
@@ -216,6 +223,12 @@ impl NodeLoop {
                         // Not part of the trace hash: a debugging view of the wire, on with RUST_LOG=ksim::net=trace.
                         tracing::trace!(target: "ksim::net", "{} {} -> {} #{} {:?}",
                             self.clock.now_ms(), self.me, to, correlation_id, message);
+                        if let Message::ProduceRequest(r) = &message {
+                            if r.acks != 0 {
+                                let mut rec = self.recorder.lock().unwrap();
+                                rec.history.produce_requests.sent += r.partitions.len() as u64;
+                            }
+                        }
                         if !self.send(to, correlation_id, message).await {
                             failed.push(to);
                         }

@@ -145,6 +145,12 @@ impl Nemesis {
                     self.nodes.keys().copied().filter(|n| *n != node).collect();
                 self.cut(&fault, &[node], &others, duration_ms).await
             }
+            Fault::CutOffFromCluster { target } => {
+                let node = self.resolve(target);
+                let others: Vec<NodeId> =
+                    self.cluster().into_iter().filter(|n| *n != node).collect();
+                self.cut(&fault, &[node], &others, duration_ms).await
+            }
             Fault::SplitHalves => {
                 let (a, b) = self.halves(None);
                 self.cut(&fault, &a, &b, duration_ms).await

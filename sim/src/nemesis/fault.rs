@@ -29,6 +29,10 @@ pub enum Fault {
     PowerLoss { target: Target },
     /// Cut one node off from every other node.
     Isolate { target: Target },
+    /// Cut one broker off from the other brokers and the controller while clients still reach it (the Jepsen
+    /// 2013 partition): a leader keeps answering producers until the controller fences it and its followers
+    /// elect another.
+    CutOffFromCluster { target: Target },
     /// Split the cluster (brokers, controller) into two halves with no traffic between them.
     SplitHalves,
     /// Drop traffic in one direction only, from `from` to `to`.

@@ -93,6 +93,9 @@ pub fn draw_fault(kind: FaultKind, targets: Targets, rng: &mut ChaCha8Rng) -> Fa
         FaultKind::Isolate => Fault::Isolate {
             target: draw_target(targets, rng, true),
         },
+        FaultKind::CutOffFromCluster => Fault::CutOffFromCluster {
+            target: draw_target(targets, rng, false),
+        },
         FaultKind::SplitHalves => Fault::SplitHalves,
         FaultKind::OneWay => {
             let from = draw_target(targets, rng, true);

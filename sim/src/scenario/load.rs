@@ -6,6 +6,7 @@
 mod faults;
 mod group;
 mod kafka;
+mod matrix;
 mod sections;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,26 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     })?;
     let stem = path.file_stem().and_then(|s| s.to_str());
     parse_named(&text, &file, stem)
+}
+
+/// Reads and validates a comparison matrix; its `base` scenario is resolved against the matrix file's folder and
+/// its `name` must equal the file's stem.
+pub fn load_matrix(path: &Path) -> Result<crate::compare::Matrix, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: 0,
+        column: 0,
+        key: String::new(),
+        message: format!("cannot read the matrix: {e}"),
+    })?;
+    let stem = path.file_stem().and_then(|s| s.to_str());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let doc = DeTable::parse(&text).map_err(|e| syntax_error(&e, &text, &file))?;
+    matrix::matrix(&Table::root(&doc), stem, dir).map_err(|f| match f {
+        matrix::Failure::Here(bad) => locate(bad, &text, &file),
+        matrix::Failure::Base(e) => e,
+    })
 }
 
 /// Validates a scenario from text; `file` only names it in errors.

@@ -3,7 +3,7 @@
 
 mod load;
 
-pub use load::{load, parse, ScenarioError};
+pub use load::{load, load_matrix, parse, ScenarioError};
 
 use crate::checkers::ViolationKind;
 use crate::nemesis::fault::Fault;
@@ -129,6 +129,7 @@ pub enum FaultKind {
     Crash,
     PowerLoss,
     Isolate,
+    CutOffFromCluster,
     SplitHalves,
     OneWay,
     Bridge,

@@ -6,10 +6,11 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{FaultKind, Faults, RandomFaults, ScheduledFault};
 
 /// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
-pub(super) const KINDS: [(&str, FaultKind); 11] = [
+pub(super) const KINDS: [(&str, FaultKind); 12] = [
     ("crash", FaultKind::Crash),
     ("power-loss", FaultKind::PowerLoss),
     ("isolate", FaultKind::Isolate),
+    ("cut-off-from-cluster", FaultKind::CutOffFromCluster),
     ("split-halves", FaultKind::SplitHalves),
     ("one-way", FaultKind::OneWay),
     ("bridge", FaultKind::Bridge),
@@ -138,7 +139,10 @@ fn at_ms(v: &Value, duration_ms: u64) -> Res<u64> {
 /// The keys each kind takes beside `kind`, `at_ms` and `duration_ms`: Fault's fields.
 fn fields(kind: FaultKind) -> &'static [&'static str] {
     match kind {
-        FaultKind::Crash | FaultKind::PowerLoss | FaultKind::Isolate => &["target"],
+        FaultKind::Crash
+        | FaultKind::PowerLoss
+        | FaultKind::Isolate
+        | FaultKind::CutOffFromCluster => &["target"],
         FaultKind::SplitHalves => &[],
         FaultKind::OneWay => &["from", "to"],
         FaultKind::Bridge => &["bridge"],
@@ -160,6 +164,14 @@ fn fault(t: &Table, kind: FaultKind, limits: &Limits) -> Res<Fault> {
         },
         FaultKind::Isolate => Fault::Isolate {
             target: target("target")?,
+        },
+        FaultKind::CutOffFromCluster => Fault::CutOffFromCluster {
+            target: t.req("target", |v| match self::target(v, limits)? {
+                Target::Controller => {
+                    Err(v.bad("must name a broker: the controller is the cluster"))
+                }
+                broker => Ok(broker),
+            })?,
         },
         FaultKind::SplitHalves => Fault::SplitHalves,
         FaultKind::OneWay => one_way(t, target("from")?, target("to")?)?,

@@ -291,7 +291,7 @@ fn idempotence(t: &Table, c: &ProducerConfig) -> Res<bool> {
 }
 
 /// `acks`: Kafka's strings "all", "-1", "1", "0", or the same as TOML integers.
-fn acks(v: &Value) -> Res<Acks> {
+pub(super) fn acks(v: &Value) -> Res<Acks> {
     const VALID: &str = "\"all\", \"-1\", \"1\" or \"0\" (or the integers -1, 1, 0)";
     let (text, shown) = match (v.raw().as_str(), v.as_integer()) {
         (Some(s), _) => (s.to_owned(), format!("{s:?}")),

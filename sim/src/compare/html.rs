@@ -1,0 +1,151 @@
+//! The compare report as one self-contained HTML page: the guarantees, the verdict map, and per profile its
+//! table (rows coloured safe / unavailable / lossy) with latency charts. No scripts, no external resources.
+
+use super::cell::{CellResult, Verdict};
+use super::charts::{self, colour, esc};
+use super::matrix::acks_name;
+use super::run::CompareReport;
+use ksim_model::config::Acks;
+use std::fmt::Write;
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}\
+h1{font-size:22px}h2{font-size:18px;margin-top:32px}table{border-collapse:collapse;margin:8px 0}\
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#f4f4f4}\
+td.l{text-align:left;white-space:normal}tr.safe td.v{background:#d8f0dc}tr.unavailable td.v{background:#fde9c4}\
+tr.lossy td.v{background:#f8d3d2}.agrees{color:#2e7d32;font-weight:bold}.disagrees{color:#c62828;font-weight:bold}\
+.chart text.axis{font-size:11px;fill:#333}.chart text.cell{font-size:11px;fill:#fff;font-weight:bold}\
+.legend span{display:inline-block;padding:2px 8px;margin-right:8px;color:#fff;border-radius:3px}";
+
+pub fn render(r: &CompareReport) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ksim compare: {}</title><style>{STYLE}</style></head><body>\n",
+        esc(&r.matrix)
+    );
+    let _ = write!(
+        h,
+        "<h1>ksim compare: {}</h1><p>{}</p><p>Base scenario <code>{}</code>; {} s fault phase, {} s to settle; seeds {}..{} in each of {} cells.</p>\n",
+        esc(&r.matrix),
+        esc(&r.description),
+        esc(&r.base),
+        r.duration_ms / 1000,
+        r.settle_ms / 1000,
+        r.seeds.0,
+        r.seeds.1,
+        r.cells.len()
+    );
+    let _ = write!(
+        h,
+        "<p class=\"legend\"><span style=\"background:{}\">safe</span><span style=\"background:{}\">unavailable: a partition took no write for {:.0} s or more (median seed)</span><span style=\"background:{}\">lossy: acknowledged writes lost or replicas diverged</span></p>\n",
+        colour(Verdict::Safe),
+        colour(Verdict::Unavailable),
+        r.verdict_rules.unavailable_window_ms as f64 / 1000.0,
+        colour(Verdict::Lossy)
+    );
+    claims(&mut h, r);
+    let _ = write!(
+        h,
+        "<h2>Verdict and loss rate per configuration</h2>{}\n",
+        charts::verdict_map(r)
+    );
+    for p in &r.profiles {
+        let cells: Vec<&CellResult> = r.cells_of(&p.name).collect();
+        let _ = write!(
+            h,
+            "<h2 id=\"{}\">{}</h2><p>{}</p>\n",
+            esc(&p.name),
+            esc(&p.name),
+            esc(&p.description)
+        );
+        table(&mut h, &cells);
+        let _ = write!(
+            h,
+            "<h3>Produce latency: p50 (dot) to p99 (bar), max (tick)</h3>{}\n",
+            charts::latency_ranges(cells.iter().copied())
+        );
+        let reference = reference_cells(&cells);
+        if !reference.is_empty() {
+            let _ = write!(
+                h,
+                "<h3>Produce latency distribution (share acknowledged within a time)</h3>{}\n",
+                charts::latency_cdf(&reference)
+            );
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn claims(h: &mut String, r: &CompareReport) {
+    h.push_str("<h2>Kafka's documented guarantees against the measurements</h2><table><tr><th>guarantee</th><th>source</th><th>cells</th><th>measured</th></tr>\n");
+    for c in &r.claims {
+        let measured = match c.holds {
+            None => "no cell applies".to_string(),
+            Some(true) => "<span class=\"agrees\">agrees</span>".to_string(),
+            Some(false) => format!(
+                "<span class=\"disagrees\">DISAGREES</span> in {}",
+                esc(&c.disagreeing.join("; "))
+            ),
+        };
+        let _ = write!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{measured}</td></tr>\n",
+            esc(&c.statement),
+            esc(&c.source),
+            c.cells
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn table(h: &mut String, cells: &[&CellResult]) {
+    h.push_str("<table><tr><th>acks</th><th>min.insync.replicas</th><th>replication.factor</th><th>unclean</th><th>idempotence</th><th>verdict</th><th>seeds losing writes</th><th>records lost</th><th>duplicates</th><th>reorders</th><th>diverged</th><th>unavailable requests</th><th>longest outage median / worst</th><th>latency p50 / p99 / max</th><th>end-to-end p50 / p99</th><th>throughput</th></tr>\n");
+    let ms = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
+    for c in cells {
+        let k = &c.config;
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.1} / {:.1} s</td><td>{} / {} / {} ms</td><td>{} / {} ms</td><td>{:.1}/s</td></tr>\n",
+            c.verdict.name(),
+            acks_name(k.acks),
+            k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),
+            k.replication_factor,
+            k.unclean_leader_election_enable,
+            k.enable_idempotence,
+            c.verdict.name(),
+            c.lossy_seeds,
+            c.seeds,
+            c.lost_records,
+            c.duplicates,
+            c.reorders,
+            c.divergence_seeds,
+            c.unavailable_percent,
+            c.longest_outage_median_ms as f64 / 1000.0,
+            c.longest_outage_max_ms as f64 / 1000.0,
+            ms(c.latency_ms.p50),
+            ms(c.latency_ms.p99),
+            ms(c.latency_ms.max),
+            ms(c.end_to_end_ms.p50),
+            ms(c.end_to_end_ms.p99),
+            c.throughput
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// The configurations worth drawing side by side: at replication.factor 3 with clean elections, acks 0 and 1,
+/// and acks=all (idempotent) at each min.insync.replicas.
+fn reference_cells<'a>(cells: &[&'a CellResult]) -> Vec<&'a CellResult> {
+    cells
+        .iter()
+        .copied()
+        .filter(|c| {
+            let k = &c.config;
+            k.replication_factor == 3
+                && !k.unclean_leader_election_enable
+                && (k.acks != Acks::All || k.enable_idempotence)
+        })
+        .take(6)
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! The compare report as Markdown: readable on a code host, one table per fault profile, the documented
+//! guarantees first.
+
+use super::cell::{CellResult, Percentiles, Verdict};
+use super::matrix::acks_name;
+use super::run::CompareReport;
+use std::fmt::Write;
+
+pub fn render(r: &CompareReport) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "# ksim compare: {}\n", r.matrix);
+    let _ = writeln!(t, "{}\n", r.description);
+    let _ = writeln!(
+        t,
+        "Base scenario `{}`; each run has a {} s fault phase and {} s to settle; seeds {}..{} in every cell; {} cells. \
+         Regenerate with `just compare`.\n",
+        r.base,
+        r.duration_ms / 1000,
+        r.settle_ms / 1000,
+        r.seeds.0,
+        r.seeds.1,
+        r.cells.len()
+    );
+    let _ = writeln!(
+        t,
+        "**Verdicts.** {} lossy: some seed lost an acknowledged record or left replicas diverged. {} unavailable: \
+         in the median seed some partition went {} s or more without taking a write (longer than a leader \
+         fail-over takes). {} safe: neither. **Unavailable** counts produce requests (per partition batch, acks 1 \
+         or all) answered NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT, or never \
+         answered; the producer retries them, so they cost latency before they cost a failed send. Latencies are \
+         from `send` to its acknowledgement (acks=0: to the hand-off), end-to-end to the first consumer poll that \
+         returned the record, in simulated time.\n",
+        mark(Verdict::Lossy),
+        mark(Verdict::Unavailable),
+        r.verdict_rules.unavailable_window_ms as f64 / 1000.0,
+        mark(Verdict::Safe)
+    );
+    claims(&mut t, r);
+    for p in &r.profiles {
+        let _ = writeln!(t, "## {}\n\n{}\n", p.name, p.description);
+        table(&mut t, r.cells_of(&p.name));
+    }
+    t
+}
+
+fn claims(t: &mut String, r: &CompareReport) {
+    let _ = writeln!(
+        t,
+        "## Kafka's documented guarantees against the measurements\n"
+    );
+    let _ = writeln!(t, "| guarantee | source | cells | measured |");
+    let _ = writeln!(t, "|---|---|---|---|");
+    for c in &r.claims {
+        let measured = match c.holds {
+            None => "no cell applies".to_string(),
+            Some(true) => "agrees".to_string(),
+            Some(false) => format!("**DISAGREES** in {}", c.disagreeing.join("; ")),
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} |",
+            c.statement, c.source, c.cells, measured
+        );
+    }
+    t.push('\n');
+}
+
+fn table<'a>(t: &mut String, cells: impl Iterator<Item = &'a CellResult>) {
+    let _ = writeln!(
+        t,
+        "| acks | min.insync.replicas | replication.factor | unclean | idempotence | verdict | seeds losing writes | \
+         records lost | duplicates | reorders | diverged | unavailable | longest outage (median / worst) | \
+         latency p50 / p99 / max | end-to-end p50 / p99 | throughput |"
+    );
+    let _ = writeln!(t, "|{}", "---|".repeat(16));
+    for c in cells {
+        let k = &c.config;
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} {} | {}/{} | {} | {} | {} | {} | {:.2}% | {} / {} | {} | {} | {:.1}/s |",
+            acks_name(k.acks),
+            k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),
+            k.replication_factor,
+            k.unclean_leader_election_enable,
+            k.enable_idempotence,
+            mark(c.verdict),
+            c.verdict.name(),
+            c.lossy_seeds,
+            c.seeds,
+            c.lost_records,
+            c.duplicates,
+            c.reorders,
+            c.divergence_seeds,
+            c.unavailable_percent,
+            seconds(c.longest_outage_median_ms),
+            seconds(c.longest_outage_max_ms),
+            three(&c.latency_ms),
+            two(&c.end_to_end_ms),
+            c.throughput,
+        );
+    }
+    t.push('\n');
+}
+
+pub fn mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Safe => "🟢",
+        Verdict::Unavailable => "🟠",
+        Verdict::Lossy => "🔴",
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+fn ms(x: Option<u64>) -> String {
+    x.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn three(p: &Percentiles) -> String {
+    format!("{} / {} / {} ms", ms(p.p50), ms(p.p99), ms(p.max))
+}
+
+fn two(p: &Percentiles) -> String {
+    format!("{} / {} ms", ms(p.p50), ms(p.p99))
+}

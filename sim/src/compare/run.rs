@@ -1,0 +1,99 @@
+//! Running a matrix: every (cell, seed) pair on a pool of threads, each a fresh simulation, then the cells'
+//! results and the documented guarantees held against them.
+
+use super::cell::CellResult;
+use super::claims::{self, Claim};
+use super::matrix::{Matrix, Profile, VerdictRules};
+use super::measure::SeedMeasure;
+use crate::host::run_seed;
+use crate::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Everything `ksim compare` found: a pure function of the matrix and the seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompareReport {
+    pub matrix: String,
+    pub description: String,
+    pub base: String,
+    /// Seeds A..B (B excluded), the same in every cell.
+    pub seeds: (u64, u64),
+    pub duration_ms: u64,
+    pub settle_ms: u64,
+    pub verdict_rules: VerdictRules,
+    pub profiles: Vec<Profile>,
+    pub cells: Vec<CellResult>,
+    pub claims: Vec<Claim>,
+}
+
+impl CompareReport {
+    /// The cells of one profile, in configuration order.
+    pub fn cells_of<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = &'a CellResult> + 'a {
+        self.cells.iter().filter(move |c| c.profile == profile)
+    }
+}
+
+/// How many simulations a matrix runs over `seeds`.
+pub fn runs(matrix: &Matrix, seeds: (u64, u64)) -> u64 {
+    matrix.cells().len() as u64 * (seeds.1 - seeds.0)
+}
+
+/// Runs every cell over seeds A..B on `jobs` threads, calling `on_done` after each simulation.
+pub fn run_matrix(
+    matrix: &Matrix,
+    seeds: (u64, u64),
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> CompareReport {
+    let cells = matrix.cells();
+    let scenarios: Vec<Scenario> = cells.iter().map(|c| matrix.scenario(c)).collect();
+    let per_cell = (seeds.1 - seeds.0) as usize;
+    let total = scenarios.len() * per_cell;
+    let next = AtomicUsize::new(0);
+    let measured: Mutex<Vec<Vec<SeedMeasure>>> = Mutex::new(vec![Vec::new(); scenarios.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                if job >= total {
+                    return;
+                }
+                let (cell, seed) = (job / per_cell, seeds.0 + (job % per_cell) as u64);
+                let scenario = &scenarios[cell];
+                let m = SeedMeasure::of(&run_seed(scenario, seed), scenario);
+                measured.lock().unwrap()[cell].push(m);
+                on_done();
+            });
+        }
+    });
+    let mut measured = measured.into_inner().unwrap();
+    let results: Vec<CellResult> = cells
+        .iter()
+        .zip(&scenarios)
+        .zip(measured.iter_mut())
+        .map(|((cell, scenario), seeds)| {
+            // Threads finish in any order; the result must not depend on it.
+            seeds.sort_by_key(|m| m.seed);
+            CellResult::of(
+                &cell.profile.name,
+                cell.config,
+                scenario.brokers,
+                seeds,
+                &matrix.verdict,
+            )
+        })
+        .collect();
+    CompareReport {
+        matrix: matrix.name.clone(),
+        description: matrix.description.clone(),
+        base: matrix.base_path.clone(),
+        seeds,
+        duration_ms: matrix.base.duration_ms,
+        settle_ms: matrix.base.settle_ms,
+        verdict_rules: matrix.verdict,
+        profiles: matrix.profiles.clone(),
+        claims: claims::check(&results, &matrix.profiles),
+        cells: results,
+    }
+}
