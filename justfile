@@ -25,6 +25,10 @@ bench:
     cargo build --release -p ksim
     ./target/release/ksim sweep scenarios/acks-all-min-insync-2.toml --seeds 0..200 --jobs 2
 
+# Compare configurations: run the default matrix (50 seeds per cell) and rewrite the committed reports in reports/.
+compare matrix="scenarios/compare/default.toml":
+    cargo run --release -p ksim -- compare {{matrix}} --out reports
+
 # Lints and formatting, as CI checks them.
 lint:
     cargo clippy --release --all-targets -- -D warnings

@@ -147,3 +147,44 @@ fn bad_input_exits_2_naming_file_line_and_key_and_runs_nothing() {
     assert_eq!(seeds.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn compare_writes_its_three_reports_and_refuses_a_bad_matrix_with_exit_2() {
+    let dir = scratch("compare");
+    let matrix = format!("{}/tests/data/tiny-matrix.toml", env!("CARGO_MANIFEST_DIR"));
+    let out = ksim(&[
+        "compare",
+        &matrix,
+        "--seeds",
+        "0..2",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for ext in ["md", "json", "html"] {
+        let report =
+            std::fs::read_to_string(dir.join(format!("compare-tiny-matrix.{ext}"))).unwrap();
+        assert!(report.contains("leader-crash"), "{ext}");
+    }
+
+    let bad = dir.join("tiny-matrix.toml");
+    let text_of_matrix = std::fs::read_to_string(&matrix)
+        .unwrap()
+        .replace(
+            "../../../scenarios",
+            &format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace(
+            "\"replication.factor\" = [3]",
+            "\"replication.factor\" = [3, 0]",
+        );
+    std::fs::write(&bad, text_of_matrix).unwrap();
+    let out = ksim(&["compare", &bad.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("tiny-matrix.toml:12:") && err.contains("axes.\"replication.factor\"[1]"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing runs on bad input");
+}

@@ -12,8 +12,7 @@ pub fn render(r: &CompareReport) -> String {
     let _ = writeln!(t, "{}\n", r.description);
     let _ = writeln!(
         t,
-        "Base scenario `{}`; each run has a {} s fault phase and {} s to settle; seeds {}..{} in every cell; {} cells. \
-         Regenerate with `just compare`.\n",
+        "Base scenario `{}`; each run has a {} s fault phase and {} s to settle; seeds {}..{} in every cell; {} cells.\n",
         r.base,
         r.duration_ms / 1000,
         r.settle_ms / 1000,

@@ -14,3 +14,5 @@ pub mod run;
 
 pub use matrix::Matrix;
 pub use run::{run_matrix, CompareReport};
+#[cfg(test)]
+mod tests;

@@ -46,7 +46,33 @@ pub fn run_matrix(
     jobs: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> CompareReport {
-    let cells = matrix.cells();
+    let every: Vec<usize> = (0..matrix.cells().len()).collect();
+    let results = run_cells(matrix, &every, seeds, jobs, on_done);
+    CompareReport {
+        matrix: matrix.name.clone(),
+        description: matrix.description.clone(),
+        base: matrix.base_path.clone(),
+        seeds,
+        duration_ms: matrix.base.duration_ms,
+        settle_ms: matrix.base.settle_ms,
+        verdict_rules: matrix.verdict,
+        profiles: matrix.profiles.clone(),
+        claims: claims::check(&results, &matrix.profiles),
+        cells: results,
+    }
+}
+
+/// Runs the cells at `indices` (into [`Matrix::cells`]) over seeds A..B on `jobs` threads: every (cell, seed)
+/// pair is one job, so a slow cell does not hold a thread while others wait.
+pub fn run_cells(
+    matrix: &Matrix,
+    indices: &[usize],
+    seeds: (u64, u64),
+    jobs: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<CellResult> {
+    let all = matrix.cells();
+    let cells: Vec<_> = indices.iter().map(|&i| all[i]).collect();
     let scenarios: Vec<Scenario> = cells.iter().map(|c| matrix.scenario(c)).collect();
     let per_cell = (seeds.1 - seeds.0) as usize;
     let total = scenarios.len() * per_cell;
@@ -68,7 +94,7 @@ pub fn run_matrix(
         }
     });
     let mut measured = measured.into_inner().unwrap();
-    let results: Vec<CellResult> = cells
+    cells
         .iter()
         .zip(&scenarios)
         .zip(measured.iter_mut())
@@ -83,17 +109,5 @@ pub fn run_matrix(
                 &matrix.verdict,
             )
         })
-        .collect();
-    CompareReport {
-        matrix: matrix.name.clone(),
-        description: matrix.description.clone(),
-        base: matrix.base_path.clone(),
-        seeds,
-        duration_ms: matrix.base.duration_ms,
-        settle_ms: matrix.base.settle_ms,
-        verdict_rules: matrix.verdict,
-        profiles: matrix.profiles.clone(),
-        claims: claims::check(&results, &matrix.profiles),
-        cells: results,
-    }
+        .collect()
 }
