@@ -37,6 +37,10 @@ enum Command {
         /// Write the full event trace to this file (filter with RUST_LOG, e.g. RUST_LOG=ksim::trace=debug).
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Write the run as a self-contained HTML page: a space-time diagram of brokers, faults, clients and
+        /// the records each violation names.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Run a range of seeds and summarise which violations appeared.
     Sweep {
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
             seed,
             json,
             trace,
+            html,
         } => match load(&scenario) {
             Ok(s) => run::run(
                 &s,
@@ -103,6 +108,7 @@ pub fn main() -> ExitCode {
                 seed,
                 json,
                 trace.as_deref(),
+                html.as_deref(),
             ),
             Err(code) => code,
         },
