@@ -12,6 +12,15 @@ test:
 run scenario seed:
     cargo run --release -p ksim -- run {{scenario}} --seed {{seed}}
 
+# Draw one seed as a self-contained HTML page, and screenshot it: just view scenarios/acks-1-leader-crash.toml 1
+view scenario seed out="run.html":
+    -cargo run --release -p ksim -- run {{scenario}} --seed {{seed}} --html {{out}}
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1320,1700 --screenshot="$(realpath {{out}}).png" "file://$(realpath {{out}})"
+
+# Check the HTML view in headless Chromium: the script runs, no console message, a non-empty screenshot.
+view-check:
+    cargo test --release -p ksim --test html_view -- --nocapture
+
 # Sweep a range of seeds: just sweep scenarios/acks-all-min-insync-2.toml 0..200
 sweep scenario seeds jobs="2":
     cargo run --release -p ksim -- sweep {{scenario}} --seeds {{seeds}} --jobs {{jobs}}

@@ -9,4 +9,5 @@ pub mod nemesis;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod view;
 pub mod workload;

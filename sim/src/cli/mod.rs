@@ -38,6 +38,10 @@ enum Command {
         /// Write the full event trace to this file (filter with RUST_LOG, e.g. RUST_LOG=ksim::trace=debug).
         #[arg(long)]
         trace: Option<PathBuf>,
+        /// Write the run as a self-contained HTML page: a space-time diagram of brokers, faults, clients and
+        /// the records each violation names.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Run a range of seeds and summarise which violations appeared.
     Sweep {
@@ -111,6 +115,7 @@ pub fn main() -> ExitCode {
             seed,
             json,
             trace,
+            html,
         } => match load(&scenario) {
             Ok(s) => run::run(
                 &s,
@@ -118,6 +123,7 @@ pub fn main() -> ExitCode {
                 seed,
                 json,
                 trace.as_deref(),
+                html.as_deref(),
             ),
             Err(code) => code,
         },

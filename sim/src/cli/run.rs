@@ -1,9 +1,10 @@
-//! `ksim run`: one seed, its report, and optionally its full trace.
+//! `ksim run`: one seed, its report, and optionally its full trace and its HTML view.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
-use crate::host::run_seed;
+use crate::host::{run_seed_with, RecordOptions};
 use crate::report;
 use crate::scenario::Scenario;
+use crate::view;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ pub fn run(
     seed: u64,
     json: bool,
     trace: Option<&Path>,
+    html: Option<&Path>,
 ) -> ExitCode {
     if let Some(Err(e)) = trace.map(install_trace) {
         eprintln!(
@@ -21,8 +23,18 @@ pub fn run(
         );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let output = run_seed(scenario, seed);
+    // Samples for the view are read-only: the run (and its trace hash) is the same with or without them.
+    let options = RecordOptions {
+        samples: html.is_some(),
+    };
+    let output = run_seed_with(scenario, seed, options);
     let r = report::build(scenario, path, &output);
+    if let Some(html) = html {
+        if let Err(e) = std::fs::write(html, view::render(&r, &output)) {
+            eprintln!("error: cannot write {}: {e}", html.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     if json {
         println!(
             "{}",

@@ -5,9 +5,11 @@ mod node;
 pub mod process;
 pub mod recorder;
 mod run;
+pub mod samples;
 mod wait;
 
-pub use run::{run_seed, RunOutput};
+pub use run::{run_seed, run_seed_with, RunOutput};
+pub use samples::RecordOptions;
 
 use std::time::Duration;
 

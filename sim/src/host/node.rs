@@ -107,7 +107,9 @@ pub async fn run_node(
     ));
 
     let out = process.lock().unwrap().start(clock.now_ms());
+    let sampling = recorder.lock().unwrap().samples.is_some();
     let mut node = NodeLoop {
+        sampling,
         me,
         endpoint,
         conns,
@@ -116,6 +118,7 @@ pub async fn run_node(
         clock,
         process,
     };
+    node.sample_marks(clock.now_ms());
     node.carry_out(out).await;
     let mut armed = Armed::default();
     loop {
@@ -154,6 +157,7 @@ pub async fn run_node(
                 node.process.lock().unwrap().on_disconnect(now, peer)
             }
         };
+        node.sample_marks(now);
         node.carry_out(out).await;
     }
 }
@@ -200,6 +204,8 @@ async fn read_loop(
 
 struct NodeLoop {
     me: NodeId,
+    /// Whether the recorder wants replica marks for the HTML view (read once: it never changes during a run).
+    sampling: bool,
     endpoint: Endpoint,
     conns: Arc<Mutex<Connections>>,
     events_tx: mpsc::UnboundedSender<Event>,
@@ -209,6 +215,21 @@ struct NodeLoop {
 }
 
 impl NodeLoop {
+    /// Hands the recorder the replica marks this step left, when it samples them: a read, under locks that no
+    /// await separates, so the run is the same with or without it.
+    fn sample_marks(&self, now_ms: u64) {
+        let NodeId::Broker(broker) = self.me else {
+            return;
+        };
+        if !self.sampling {
+            return;
+        }
+        let marks = self.process.lock().unwrap().replica_marks();
+        if let Some(samples) = self.recorder.lock().unwrap().samples.as_mut() {
+            samples.record_marks(now_ms, broker, marks);
+        }
+    }
+
     /// Carries out a step's outputs; a send that fails breaks the connection, which the model then learns.
     async fn carry_out(&mut self, mut out: Vec<Output>) {
         while !out.is_empty() {
@@ -246,6 +267,7 @@ impl NodeLoop {
             for peer in failed {
                 let now = self.clock.now_ms();
                 out.extend(self.process.lock().unwrap().on_disconnect(now, peer));
+                self.sample_marks(now);
             }
         }
     }

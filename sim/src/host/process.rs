@@ -1,11 +1,12 @@
 //! The process a simulated node runs: a model state machine, plus what survives when the process dies.
 
+use super::samples::Marks;
 use ksim_model::broker::Broker;
 use ksim_model::config::{BrokerConfig, TopicConfig};
 use ksim_model::controller::{Controller, ControllerState};
 use ksim_model::protocol::Message;
 use ksim_model::storage::Disk;
-use ksim_model::{BrokerId, NodeId, Output};
+use ksim_model::{BrokerId, NodeId, Output, TopicPartition};
 
 /// The host drives every model through this: start (at every node start), messages, disconnects, timers.
 pub trait Process: Send + 'static {
@@ -20,6 +21,11 @@ pub trait Process: Send + 'static {
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output>;
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output>;
     fn next_timeout(&self) -> Option<u64>;
+    /// The marks of this process's replicas of the scenario's topics, read for the HTML view: a running broker
+    /// has some, every other process (and a broker that is down) none. Read-only, so sampling never changes a run.
+    fn replica_marks(&self) -> Vec<(TopicPartition, Marks)> {
+        Vec::new()
+    }
 }
 
 /// A broker process and its disk: running, or down with only the disk left.
@@ -135,6 +141,27 @@ impl Process for BrokerNode {
     }
     fn next_timeout(&self) -> Option<u64> {
         self.broker().and_then(|b| b.next_timeout())
+    }
+    fn replica_marks(&self) -> Vec<(TopicPartition, Marks)> {
+        let Some(broker) = self.broker() else {
+            return Vec::new();
+        };
+        broker
+            .partitions
+            .iter()
+            // Internal topics (`__consumer_offsets`, `__transaction_state`) are not drawn: skip their many
+            // partitions to keep sampling cheap.
+            .filter(|(tp, _)| !tp.topic.starts_with("__"))
+            .map(|(tp, p)| {
+                let marks = Marks {
+                    log_end_offset: p.log_end_offset(),
+                    high_watermark: p.high_watermark,
+                    leader_epoch: p.leader_epoch,
+                    is_leader: p.is_leader(),
+                };
+                (tp.clone(), marks)
+            })
+            .collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The recorder: every node reports observations, client operations and faults here. It keeps the history for
 //! the checkers, checks online invariants as events arrive, and hashes the whole trace.
 
+use super::samples::Samples;
 use crate::checkers::{Violation, ViolationKind};
 use crate::history::{ConsumeOp, GroupOp, History, Outcome, SendOp, TxnIntent, TxnOp};
 use ksim_model::observe::Observation;
@@ -55,6 +56,8 @@ pub struct Recorder {
     replica_epochs: BTreeMap<(TopicPartition, BrokerId), LeaderEpoch>,
     /// Index of each send in `history.sends`, by record value.
     send_index: BTreeMap<u64, usize>,
+    /// The HTML view's samples, when asked for: never hashed, never read by the checkers.
+    pub samples: Option<Samples>,
 }
 
 pub type SharedRecorder = Arc<Mutex<Recorder>>;

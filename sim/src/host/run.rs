@@ -4,6 +4,7 @@
 use super::node::{address, run_node};
 use super::process::{BrokerNode, ControllerNode, Process};
 use super::recorder::{Recorder, SharedRecorder};
+use super::samples::{RecordOptions, Samples};
 use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
 use crate::history::{FinalBatch, FinalPartition, FinalReplica, GroupInfo, History, TxnIntent};
@@ -50,11 +51,21 @@ pub struct RunOutput {
     pub events: u64,
     pub schedule: Vec<ScheduledFault>,
     pub simulated_ms: u64,
+    /// The HTML view's samples, when `RecordOptions::samples` asked for them.
+    pub samples: Option<Samples>,
 }
 
 /// Runs one seed of `scenario` on its own thread (one madsim runtime per fresh thread keeps runs independent).
 pub fn run_seed(scenario: &Scenario, seed: u64) -> RunOutput {
-    let recorder: SharedRecorder = Arc::new(Mutex::new(Recorder::default()));
+    run_seed_with(scenario, seed, RecordOptions::default())
+}
+
+/// `run_seed`, recording what `options` asks for besides the history. The run itself is the same: samples are
+/// read-only and never enter the trace hash.
+pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RecordOptions) -> RunOutput {
+    let mut recorder = Recorder::default();
+    recorder.samples = options.samples.then(Samples::default);
+    let recorder: SharedRecorder = Arc::new(Mutex::new(recorder));
     let scenario = Arc::new(scenario.clone());
     let (rec, s) = (recorder.clone(), scenario.clone());
     let result = std::thread::spawn(move || {
@@ -90,6 +101,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> RunOutput {
         events: recorder.events,
         schedule,
         simulated_ms,
+        samples: recorder.samples,
     }
 }
 

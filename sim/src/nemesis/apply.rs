@@ -3,6 +3,7 @@
 use super::fault::{Fault, Target};
 use crate::host::process::{BrokerNode, ControllerNode};
 use crate::host::recorder::SharedRecorder;
+use crate::host::samples::{FaultWindow, WindowKind};
 use crate::host::Clock;
 use crate::workload::group_app::GroupApp;
 use ksim_model::internal_topics::{partition_for, TRANSACTION_STATE_TOPIC};
@@ -92,6 +93,35 @@ impl Nemesis {
             .trace_event(now, &("nemesis", what, fault, detail));
     }
 
+    /// Opens a fault window for the HTML view when the recorder samples (not traced: `record` traces the fault).
+    fn window_start(
+        &self,
+        kind: WindowKind,
+        fault: &Fault,
+        nodes: &[NodeId],
+        others: &[NodeId],
+    ) -> Option<usize> {
+        let start_ms = self.clock.now_ms();
+        let mut recorder = self.recorder.lock().unwrap();
+        let samples = recorder.samples.as_mut()?;
+        Some(samples.fault_start(FaultWindow {
+            kind,
+            fault: fault.clone(),
+            nodes: nodes.to_vec(),
+            others: others.to_vec(),
+            start_ms,
+            end_ms: None,
+        }))
+    }
+
+    fn window_end(&self, window: Option<usize>) {
+        let Some(index) = window else { return };
+        let now = self.clock.now_ms();
+        if let Some(samples) = self.recorder.lock().unwrap().samples.as_mut() {
+            samples.fault_end(index, now);
+        }
+    }
+
     /// The broker a target names now: `Leader` is the controller's leader of the scenario's first partition,
     /// `Coordinator` the leader of the `__transaction_state` partition of the scenario's first transactional id.
     pub fn resolve(&self, target: Target) -> NodeId {
@@ -163,10 +193,12 @@ impl Nemesis {
             Fault::OneWay { from, to } => {
                 let (from, to) = (self.resolve(from), self.resolve(to));
                 self.record("start", &fault, &(from, to));
+                let window = self.window_start(WindowKind::OneWay, &fault, &[from], &[to]);
                 NetSim::current().clog_link(self.nodes[&from], self.nodes[&to]);
                 madsim::time::sleep(Duration::from_millis(duration_ms)).await;
                 NetSim::current().unclog_link(self.nodes[&from], self.nodes[&to]);
                 self.record("heal", &fault, &());
+                self.window_end(window);
             }
             Fault::Slow {
                 min_ms,
@@ -174,11 +206,13 @@ impl Nemesis {
                 loss_rate,
             } => {
                 self.record("start", &fault, &());
+                let window = self.window_start(WindowKind::Slow, &fault, &[], &[]);
                 self.set_network(min_ms, max_ms, loss_rate);
                 madsim::time::sleep(Duration::from_millis(duration_ms)).await;
                 let (lo, hi) = self.default_latency_ms;
                 self.set_network(lo, hi, 0.0);
                 self.record("heal", &fault, &());
+                self.window_end(window);
             }
             Fault::IsrShrinkThenLeaderDies { power_loss } => {
                 self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms)
@@ -195,6 +229,8 @@ impl Nemesis {
                     .topic_partitions(topic)
                     .count();
                 self.record("start", &fault, &("partitions", count));
+                let window = self.window_start(WindowKind::Grow, &fault, &[], &[]);
+                self.window_end(window);
             }
             Fault::ConsumerCrash { member } => {
                 self.consumer_crash(&fault, member, duration_ms).await
@@ -204,8 +240,10 @@ impl Nemesis {
                 let until = self.clock.now_ms() + duration_ms;
                 app.lock().unwrap().pause_until(until);
                 self.record("start", &fault, &(node, until));
+                let window = self.window_start(WindowKind::ConsumerPause, &fault, &[node], &[]);
                 madsim::time::sleep(Duration::from_millis(duration_ms)).await;
                 self.record("heal", &fault, &node);
+                self.window_end(window);
             }
         }
     }
@@ -226,8 +264,10 @@ impl Nemesis {
         app.lock().unwrap().stopped(self.clock.now_ms());
         self.handle.kill(self.nodes[&node]);
         self.record("start", fault, &node);
+        let window = self.window_start(WindowKind::ConsumerCrash, fault, &[node], &[]);
         madsim::time::sleep(Duration::from_millis(duration_ms)).await;
         self.restart(fault, node);
+        self.window_end(window);
     }
 
     fn set_network(&self, min_ms: u64, max_ms: u64, loss_rate: f64) {
@@ -254,6 +294,7 @@ impl Nemesis {
 
     async fn cut(&self, fault: &Fault, a: &[NodeId], b: &[NodeId], duration_ms: u64) {
         self.record("start", fault, &(a, b));
+        let window = self.window_start(WindowKind::Cut, fault, a, b);
         let net = NetSim::current();
         for x in a {
             for y in b {
@@ -269,6 +310,7 @@ impl Nemesis {
             }
         }
         self.record("heal", fault, &());
+        self.window_end(window);
     }
 
     /// Kills a node (cutting its power too if asked), keeps it down for `duration_ms`, restarts it.
@@ -277,12 +319,14 @@ impl Nemesis {
             self.record("skip", fault, &(node, "already down"));
             return;
         }
-        self.kill(fault, node, power_loss);
+        let window = self.kill(fault, node, power_loss);
         madsim::time::sleep(Duration::from_millis(duration_ms)).await;
         self.restart(fault, node);
+        self.window_end(window);
     }
 
-    fn kill(&self, fault: &Fault, node: NodeId, power_loss: bool) {
+    /// Returns the HTML view's window for the outage (`window_end` it at the restart).
+    fn kill(&self, fault: &Fault, node: NodeId, power_loss: bool) -> Option<usize> {
         self.handle.kill(self.nodes[&node]);
         let lost = match node {
             NodeId::Broker(b) => {
@@ -302,6 +346,12 @@ impl Nemesis {
             NodeId::Client(_) => unreachable!("the nemesis does not kill clients"),
         };
         self.record("start", fault, &(node, lost));
+        let kind = if power_loss {
+            WindowKind::PowerLoss
+        } else {
+            WindowKind::Crash
+        };
+        self.window_start(kind, fault, &[node], &[])
     }
 
     fn restart(&self, fault: &Fault, node: NodeId) {
@@ -322,6 +372,7 @@ impl Nemesis {
             .collect();
         let shrink_ms = self.replica_lag_time_max_ms * 3 / 2 + 1_000;
         self.record("start", fault, &(leader, shrink_ms));
+        let cut = self.window_start(WindowKind::Cut, fault, &[leader], &others);
         let net = NetSim::current();
         for o in &others {
             net.clog_link(self.nodes[&leader], self.nodes[o]);
@@ -330,16 +381,20 @@ impl Nemesis {
         madsim::time::sleep(Duration::from_millis(shrink_ms)).await;
         let downtime = duration_ms;
         let took_down = self.down.lock().unwrap().insert(leader);
-        if took_down {
-            self.kill(fault, leader, power_loss);
-        }
+        let outage = if took_down {
+            self.kill(fault, leader, power_loss)
+        } else {
+            None
+        };
         for o in &others {
             net.unclog_link(self.nodes[&leader], self.nodes[o]);
             net.unclog_link(self.nodes[o], self.nodes[&leader]);
         }
+        self.window_end(cut);
         madsim::time::sleep(Duration::from_millis(downtime)).await;
         if took_down {
             self.restart(fault, leader);
         }
+        self.window_end(outage);
     }
 }
