@@ -187,4 +187,23 @@ fn compare_writes_its_three_reports_and_refuses_a_bad_matrix_with_exit_2() {
         "{err}"
     );
     assert!(out.stdout.is_empty(), "nothing runs on bad input");
+
+    // One seed of one cell, as `ksim run` would run it, with the command that reruns it.
+    let out = ksim(&["compare", &matrix, "--cell", "0", "--seed", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "--json is not a compare option");
+    let out = ksim(&["compare", &matrix, "--cell", "0", "--seed", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("scenario tiny-matrix/leader-crash  seed 1"),
+        "{report}"
+    );
+    assert!(
+        text(&out.stderr).contains("cell 0: acks=1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ksim(&["compare", &matrix, "--cell", "2", "--seed", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the matrix has cells 0..2"));
 }

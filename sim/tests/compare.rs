@@ -30,6 +30,7 @@ fn the_committed_compare_report_is_what_the_code_produces_for_its_seeds() {
     assert_eq!(committed.seeds, (0, matrix.seeds), "{REGENERATE}");
     assert_eq!(committed.cells.len(), matrix.cells().len(), "{REGENERATE}");
     assert_eq!(committed.profiles, matrix.profiles, "{REGENERATE}");
+    assert_eq!(committed.description, matrix.description, "{REGENERATE}");
     assert_eq!(
         markdown::render(&committed),
         read("reports/compare-default.md"),

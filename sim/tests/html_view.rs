@@ -175,3 +175,39 @@ fn html_view_renders_in_headless_chromium_without_console_errors() {
     assert!(bytes.len() > 50_000, "screenshot of {} bytes", bytes.len());
     eprintln!("screenshot: {}", png.display());
 }
+
+/// The committed compare report's page (no script at all) renders with no console message.
+#[test]
+fn compare_report_page_renders_in_headless_chromium_without_console_errors() {
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "NOTICE: chromium is not on PATH; skipping the headless check of the compare page"
+        );
+        return;
+    };
+    let committed =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/compare-default.html");
+    // Chromium's output files go beside the page: work on a copy, outside the repository.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_view");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let html = dir.join("compare-default.html");
+    std::fs::copy(&committed, &html).expect("page copied");
+    let dom = headless(&chromium, &html, &["--dump-dom"]);
+    assert!(dom
+        .stdout
+        .contains("Verdict and loss rate per configuration"));
+    assert_eq!(console_messages(&dom), Vec::<String>::new());
+    let png = dir.join("compare-default.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = headless(
+        &chromium,
+        &html,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1500,2000",
+        ],
+    );
+    assert_eq!(console_messages(&shot), Vec::<String>::new());
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 50_000);
+}

@@ -1,7 +1,7 @@
 //! `ksim compare`: run a matrix of configurations against fault profiles and write its reports.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK};
-use crate::compare::{html, markdown, run, Matrix};
+use crate::compare::{claims, html, markdown, run, CompareReport, Matrix};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,27 +26,12 @@ pub fn compare(
     let report = run::run_matrix(matrix, seeds, jobs, &|| progress.inc(1));
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let md = markdown::render(&report);
     if let Some(dir) = out {
-        let json = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
-        let files = [
-            (format!("compare-{}.md", report.matrix), md.clone()),
-            (format!("compare-{}.json", report.matrix), json),
-            (
-                format!("compare-{}.html", report.matrix),
-                html::render(&report),
-            ),
-        ];
-        for (name, text) in files {
-            let path = dir.join(name);
-            if let Err(e) = std::fs::write(&path, text) {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-            eprintln!("wrote {}", path.display());
+        if let Err(code) = write(&report, dir) {
+            return code;
         }
     } else {
-        print!("{md}");
+        print!("{}", markdown::render(&report));
     }
     // A measurement of this machine, not part of the (deterministic) report.
     let simulated =
@@ -57,4 +42,50 @@ pub fn compare(
         simulated / wall
     );
     ExitCode::from(EXIT_OK)
+}
+
+/// Writes compare-NAME.md, .json and .html into `dir`.
+fn write(report: &CompareReport, dir: &Path) -> Result<(), ExitCode> {
+    let json = serde_json::to_string_pretty(report).expect("report serializes") + "\n";
+    let files = [
+        (
+            format!("compare-{}.md", report.matrix),
+            markdown::render(report),
+        ),
+        (format!("compare-{}.json", report.matrix), json),
+        (
+            format!("compare-{}.html", report.matrix),
+            html::render(report),
+        ),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Renders the reports again from a compare JSON, judging its cells against the guarantees again, without
+/// running anything.
+pub fn rerender(json: &Path, out: &Path) -> ExitCode {
+    let mut report: CompareReport = match std::fs::read_to_string(json)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", json.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    // The guarantees follow from the cells: a change to how they are judged needs no new runs either.
+    report.claims = claims::check(&report.cells, &report.profiles);
+    match write(&report, out) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(code) => code,
+    }
 }

@@ -68,6 +68,18 @@ enum Command {
         /// Write compare-NAME.md, .json and .html into this folder instead of printing the Markdown.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run one seed (`--seed`) of the cell numbered N in the report (the `#` column) and print its report,
+        /// as `ksim run` would; `--html` draws it.
+        #[arg(long, requires = "seed")]
+        cell: Option<usize>,
+        #[arg(long, requires = "cell")]
+        seed: Option<u64>,
+        #[arg(long, requires = "cell")]
+        html: Option<PathBuf>,
+        /// Render the reports from this compare JSON (written by `--out`) instead of running the matrix again:
+        /// for a change to the reports' presentation only.
+        #[arg(long, requires = "out", conflicts_with = "cell")]
+        from: Option<PathBuf>,
     },
 }
 
@@ -120,6 +132,7 @@ pub fn main() -> ExitCode {
             Ok(s) => run::run(
                 &s,
                 &scenario.display().to_string(),
+                None,
                 seed,
                 json,
                 trace.as_deref(),
@@ -141,6 +154,10 @@ pub fn main() -> ExitCode {
             seeds,
             jobs,
             out,
+            cell,
+            seed,
+            html,
+            from,
         } => {
             let m = match scenario::load_matrix(&matrix) {
                 Ok(m) => m,
@@ -149,12 +166,42 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
+            if let (Some(n), Some(seed)) = (cell, seed) {
+                let cells = m.cells();
+                let Some(c) = cells.get(n) else {
+                    eprintln!(
+                        "error: {}: --cell {n}: the matrix has cells 0..{}",
+                        matrix.display(),
+                        cells.len()
+                    );
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                };
+                let path = matrix.display().to_string();
+                let command = format!(
+                    "cargo run --release -p ksim -- compare {path} --cell {n} --seed {seed}"
+                );
+                eprintln!("cell {n}: {} under {}", c.config.label(), c.profile.name);
+                return run::run(
+                    &m.scenario(c),
+                    &path,
+                    Some(command),
+                    seed,
+                    false,
+                    None,
+                    html.as_deref(),
+                );
+            }
             // Fail before hours of runs, not after.
             if let Some(Err(e)) = out.as_deref().map(std::fs::create_dir_all) {
                 eprintln!("error: cannot create {}: {e}", out.unwrap().display());
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
-            compare::compare(&m, seeds, jobs, out.as_deref())
+            match from {
+                Some(json) => {
+                    compare::rerender(&json, out.as_deref().expect("clap requires --out"))
+                }
+                None => compare::compare(&m, seeds, jobs, out.as_deref()),
+            }
         }
     }
 }

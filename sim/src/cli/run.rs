@@ -8,9 +8,13 @@ use crate::view;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Runs `seed`; `reproduce`, when given, replaces the report's `ksim run` command (a compare cell is rerun by
+/// `ksim compare`).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     scenario: &Scenario,
     path: &str,
+    reproduce: Option<String>,
     seed: u64,
     json: bool,
     trace: Option<&Path>,
@@ -28,7 +32,10 @@ pub fn run(
         samples: html.is_some(),
     };
     let output = run_seed_with(scenario, seed, options);
-    let r = report::build(scenario, path, &output);
+    let mut r = report::build(scenario, path, &output);
+    if let Some(command) = reproduce {
+        r.reproduce = command;
+    }
     if let Some(html) = html {
         if let Err(e) = std::fs::write(html, view::render(&r, &output)) {
             eprintln!("error: cannot write {}: {e}", html.display());

@@ -73,8 +73,8 @@ const RULES: [Rule; 5] = [
     },
     Rule {
         id: "clean-election-waits",
-        statement: "With unclean leader election off, a partition whose only in-sync replica dies stays offline \
-                    until that replica returns: no loss, but no writes meanwhile",
+        statement: "With unclean leader election off, a partition whose only in-sync replica dies waits for that \
+                    replica to return: it is offline meanwhile, and no acknowledged write is lost",
         source: "Kafka documentation, Design: Unclean leader election (availability versus consistency)",
         applies: |c, p| {
             !c.config.unclean_leader_election_enable
@@ -82,7 +82,7 @@ const RULES: [Rule; 5] = [
                 && (c.config.acks == Acks::Leader || c.config.min_insync_replicas == Some(1))
                 && p.name.starts_with("isr-shrink")
         },
-        agrees: |c| c.lossy_seeds == 0 && c.longest_outage_max_ms > 0 && c.unavailable_percent > 0.0,
+        agrees: |c| c.lossy_seeds == 0 && c.divergence_seeds == 0,
     },
     Rule {
         id: "rf-equal-to-min-insync-blocks-writes",

@@ -18,14 +18,14 @@ tr.lossy td.v{background:#f8d3d2}.agrees{color:#2e7d32;font-weight:bold}.disagre
 
 pub fn render(r: &CompareReport) -> String {
     let mut h = String::new();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ksim compare: {}</title><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ksim compare: {}</title><style>{STYLE}</style></head><body>",
         esc(&r.matrix)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h1>ksim compare: {}</h1><p>{}</p><p>Base scenario <code>{}</code>; {} s fault phase, {} s to settle; seeds {}..{} in each of {} cells.</p>\n",
+        "<h1>ksim compare: {}</h1><p>{}</p><p>Base scenario <code>{}</code>; {} s fault phase, {} s to settle; seeds {}..{} in each of {} cells.</p>",
         esc(&r.matrix),
         esc(&r.description),
         esc(&r.base),
@@ -35,40 +35,42 @@ pub fn render(r: &CompareReport) -> String {
         r.seeds.1,
         r.cells.len()
     );
-    let _ = write!(
+    h.push_str("<p>Rerun any seed of a cell with <code>ksim compare MATRIX --cell N --seed S</code> (N is the # column; add <code>--html run.html</code> to draw it).</p>\n");
+    let _ = writeln!(
         h,
-        "<p class=\"legend\"><span style=\"background:{}\">safe</span><span style=\"background:{}\">unavailable: a partition took no write for {:.0} s or more (median seed)</span><span style=\"background:{}\">lossy: acknowledged writes lost or replicas diverged</span></p>\n",
+        "<p class=\"legend\"><span style=\"background:{}\">safe</span><span style=\"background:{}\">unavailable: a partition took no write for {:.0} s or more (median seed)</span><span style=\"background:{}\">lossy: acknowledged writes lost or replicas diverged</span></p>",
         colour(Verdict::Safe),
         colour(Verdict::Unavailable),
         r.verdict_rules.unavailable_window_ms as f64 / 1000.0,
         colour(Verdict::Lossy)
     );
     claims(&mut h, r);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2>Verdict and loss rate per configuration</h2>{}\n",
+        "<h2>Verdict and loss rate per configuration</h2>{}",
         charts::verdict_map(r)
     );
     for p in &r.profiles {
-        let cells: Vec<&CellResult> = r.cells_of(&p.name).collect();
-        let _ = write!(
+        let numbered: Vec<(usize, &CellResult)> = r.numbered_cells_of(&p.name).collect();
+        let cells: Vec<&CellResult> = numbered.iter().map(|(_, c)| *c).collect();
+        let _ = writeln!(
             h,
-            "<h2 id=\"{}\">{}</h2><p>{}</p>\n",
+            "<h2 id=\"{}\">{}</h2><p>{}</p>",
             esc(&p.name),
             esc(&p.name),
             esc(&p.description)
         );
-        table(&mut h, &cells);
-        let _ = write!(
+        table(&mut h, &numbered);
+        let _ = writeln!(
             h,
-            "<h3>Produce latency: p50 (dot) to p99 (bar), max (tick)</h3>{}\n",
+            "<h3>Produce latency: p50 (dot) to p99 (bar), max (tick)</h3>{}",
             charts::latency_ranges(cells.iter().copied())
         );
         let reference = reference_cells(&cells);
         if !reference.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<h3>Produce latency distribution (share acknowledged within a time)</h3>{}\n",
+                "<h3>Produce latency distribution (share acknowledged within a time)</h3>{}",
                 charts::latency_cdf(&reference)
             );
         }
@@ -88,9 +90,9 @@ fn claims(h: &mut String, r: &CompareReport) {
                 esc(&c.disagreeing.join("; "))
             ),
         };
-        let _ = write!(
-            h,
-            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{measured}</td></tr>\n",
+        let _ = writeln!(
+        h,
+        "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{measured}</td></tr>",
             esc(&c.statement),
             esc(&c.source),
             c.cells
@@ -99,14 +101,14 @@ fn claims(h: &mut String, r: &CompareReport) {
     h.push_str("</table>\n");
 }
 
-fn table(h: &mut String, cells: &[&CellResult]) {
-    h.push_str("<table><tr><th>acks</th><th>min.insync.replicas</th><th>replication.factor</th><th>unclean</th><th>idempotence</th><th>verdict</th><th>seeds losing writes</th><th>records lost</th><th>duplicates</th><th>reorders</th><th>diverged</th><th>unavailable requests</th><th>longest outage median / worst</th><th>latency p50 / p99 / max</th><th>end-to-end p50 / p99</th><th>throughput</th></tr>\n");
+fn table(h: &mut String, cells: &[(usize, &CellResult)]) {
+    h.push_str("<table><tr><th>#</th><th>acks</th><th>min.insync.replicas</th><th>replication.factor</th><th>unclean</th><th>idempotence</th><th>verdict</th><th>seeds losing writes</th><th>records lost</th><th>duplicates</th><th>reorders</th><th>diverged</th><th>unavailable requests</th><th>longest outage median / worst</th><th>latency p50 / p99 / max</th><th>end-to-end p50 / p99</th><th>throughput</th></tr>\n");
     let ms = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
-    for c in cells {
+    for (n, c) in cells {
         let k = &c.config;
-        let _ = write!(
-            h,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.1} / {:.1} s</td><td>{} / {} / {} ms</td><td>{} / {} ms</td><td>{:.1}/s</td></tr>\n",
+        let _ = writeln!(
+        h,
+        "<tr class=\"{}\"><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.1} / {:.1} s</td><td>{} / {} / {} ms</td><td>{} / {} ms</td><td>{:.1}/s</td></tr>",
             c.verdict.name(),
             acks_name(k.acks),
             k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),

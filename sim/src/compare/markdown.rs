@@ -12,6 +12,11 @@ pub fn render(r: &CompareReport) -> String {
     let _ = writeln!(t, "{}\n", r.description);
     let _ = writeln!(
         t,
+        "Rerun any seed of a cell with `ksim compare MATRIX --cell N --seed S` (N is the `#` column; add \
+         `--html run.html` to draw it).\n"
+    );
+    let _ = writeln!(
+        t,
         "Base scenario `{}`; each run has a {} s fault phase and {} s to settle; seeds {}..{} in every cell; {} cells.\n",
         r.base,
         r.duration_ms / 1000,
@@ -37,7 +42,7 @@ pub fn render(r: &CompareReport) -> String {
     claims(&mut t, r);
     for p in &r.profiles {
         let _ = writeln!(t, "## {}\n\n{}\n", p.name, p.description);
-        table(&mut t, r.cells_of(&p.name));
+        table(&mut t, r.numbered_cells_of(&p.name));
     }
     t
 }
@@ -64,19 +69,19 @@ fn claims(t: &mut String, r: &CompareReport) {
     t.push('\n');
 }
 
-fn table<'a>(t: &mut String, cells: impl Iterator<Item = &'a CellResult>) {
+fn table<'a>(t: &mut String, cells: impl Iterator<Item = (usize, &'a CellResult)>) {
     let _ = writeln!(
         t,
-        "| acks | min.insync.replicas | replication.factor | unclean | idempotence | verdict | seeds losing writes | \
+        "| # | acks | min.insync.replicas | replication.factor | unclean | idempotence | verdict | seeds losing writes | \
          records lost | duplicates | reorders | diverged | unavailable | longest outage (median / worst) | \
          latency p50 / p99 / max | end-to-end p50 / p99 | throughput |"
     );
-    let _ = writeln!(t, "|{}", "---|".repeat(16));
-    for c in cells {
+    let _ = writeln!(t, "|{}", "---|".repeat(17));
+    for (n, c) in cells {
         let k = &c.config;
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} {} | {}/{} | {} | {} | {} | {} | {:.2}% | {} / {} | {} | {} | {:.1}/s |",
+            "| {n} | {} | {} | {} | {} | {} | {} {} | {}/{} | {} | {} | {} | {} | {:.2}% | {} / {} | {} | {} | {:.1}/s |",
             acks_name(k.acks),
             k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),
             k.replication_factor,

@@ -32,6 +32,17 @@ impl CompareReport {
     pub fn cells_of<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = &'a CellResult> + 'a {
         self.cells.iter().filter(move |c| c.profile == profile)
     }
+
+    /// The same with each cell's number (what `ksim compare --cell` takes).
+    pub fn numbered_cells_of<'a>(
+        &'a self,
+        profile: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a CellResult)> + 'a {
+        self.cells
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| c.profile == profile)
+    }
 }
 
 /// How many simulations a matrix runs over `seeds`.
