@@ -34,9 +34,10 @@ bench:
     cargo build --release -p ksim
     ./target/release/ksim sweep scenarios/acks-all-min-insync-2.toml --seeds 0..200 --jobs 2
 
-# Compare configurations: run the default matrix (50 seeds per cell) and rewrite the committed reports in reports/.
-compare matrix="scenarios/compare/default.toml":
-    cargo run --release -p ksim -- compare {{matrix}} --out reports
+# Compare configurations: run every matrix in scenarios/compare/ (50 seeds per cell) and rewrite the committed
+# reports in reports/ (compare-NAME.md, .json, .html).
+compare:
+    for m in scenarios/compare/*.toml; do cargo run --release -p ksim -- compare "$m" --out reports || exit 1; done
 
 # Lints and formatting, as CI checks them.
 lint:

@@ -18,27 +18,28 @@ fn read(path: &str) -> String {
 }
 
 const REGENERATE: &str = "regenerate with `just compare` (cargo run --release -p ksim -- compare \
-                          scenarios/compare/default.toml --out reports)";
+                          scenarios/compare/NAME.toml --out reports, for each matrix)";
 
-/// Every sixth cell (spread over every profile and setting) is run again over the report's seeds and must
-/// match the committed figures exactly; the rest of the report must follow from the committed cells.
-#[test]
-fn the_committed_compare_report_is_what_the_code_produces_for_its_seeds() {
+/// Every `step`th cell of the committed report `name` (spread over every profile and setting) is run again
+/// over the report's seeds and must match the committed figures exactly; the rest of the report must follow
+/// from the committed cells.
+fn committed_report_is_what_the_code_produces(name: &str, step: usize) -> CompareReport {
     let committed: CompareReport =
-        serde_json::from_str(&read("reports/compare-default.json")).expect("report parses");
-    let matrix = load_matrix(&repo("scenarios/compare/default.toml")).unwrap();
+        serde_json::from_str(&read(&format!("reports/compare-{name}.json")))
+            .expect("report parses");
+    let matrix = load_matrix(&repo(&format!("scenarios/compare/{name}.toml"))).unwrap();
     assert_eq!(committed.seeds, (0, matrix.seeds), "{REGENERATE}");
     assert_eq!(committed.cells.len(), matrix.cells().len(), "{REGENERATE}");
     assert_eq!(committed.profiles, matrix.profiles, "{REGENERATE}");
     assert_eq!(committed.description, matrix.description, "{REGENERATE}");
     assert_eq!(
         markdown::render(&committed),
-        read("reports/compare-default.md"),
+        read(&format!("reports/compare-{name}.md")),
         "{REGENERATE}"
     );
     assert_eq!(
         html::render(&committed),
-        read("reports/compare-default.html"),
+        read(&format!("reports/compare-{name}.html")),
         "{REGENERATE}"
     );
     assert_eq!(
@@ -46,7 +47,7 @@ fn the_committed_compare_report_is_what_the_code_produces_for_its_seeds() {
         committed.claims,
         "{REGENERATE}"
     );
-    let sample: Vec<usize> = (0..committed.cells.len()).step_by(6).collect();
+    let sample: Vec<usize> = (0..committed.cells.len()).step_by(step).collect();
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rerun = run_cells(&matrix, &sample, committed.seeds, jobs, &|| {});
     for (i, cell) in sample.iter().zip(&rerun) {
@@ -55,6 +56,23 @@ fn the_committed_compare_report_is_what_the_code_produces_for_its_seeds() {
             "cell {i} ({} under {}) changed: {REGENERATE}",
             cell.label, cell.profile
         );
+    }
+    committed
+}
+
+#[test]
+fn the_committed_default_report_is_what_the_code_produces_for_its_seeds() {
+    committed_report_is_what_the_code_produces("default", 6);
+}
+
+/// Transactions: the end-to-end latency is to the read_committed consumer, so it includes waiting for the
+/// commit marker.
+#[test]
+fn the_committed_transactions_report_is_what_the_code_produces_for_its_seeds() {
+    let r = committed_report_is_what_the_code_produces("transactions", 3);
+    for c in &r.cells {
+        let (latency, e2e) = (c.latency_ms.p50.unwrap(), c.end_to_end_ms.p50.unwrap());
+        assert!(e2e > latency, "{}: {e2e} <= {latency}", c.label);
     }
 }
 

@@ -33,7 +33,7 @@ pub fn render(r: &CompareReport) -> String {
          or all) answered NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND or REQUEST_TIMED_OUT, or never \
          answered; the producer retries them, so they cost latency before they cost a failed send. Latencies are \
          from `send` to its acknowledgement (acks=0: to the hand-off), end-to-end to the first consumer poll that \
-         returned the record, in simulated time.\n",
+         returned the record (a read_committed consumer's when the base has one), in simulated time.\n",
         mark(Verdict::Lossy),
         mark(Verdict::Unavailable),
         r.verdict_rules.unavailable_window_ms as f64 / 1000.0,
