@@ -3,7 +3,7 @@
 
 use super::cell::{CellResult, Verdict};
 use super::charts::{self, colour, esc};
-use super::matrix::acks_name;
+use super::columns;
 use super::run::CompareReport;
 use ksim_model::config::Acks;
 use std::fmt::Write;
@@ -102,36 +102,22 @@ fn claims(h: &mut String, r: &CompareReport) {
 }
 
 fn table(h: &mut String, cells: &[(usize, &CellResult)]) {
-    h.push_str("<table><tr><th>#</th><th>acks</th><th>min.insync.replicas</th><th>replication.factor</th><th>unclean</th><th>idempotence</th><th>verdict</th><th>seeds losing writes</th><th>records lost</th><th>duplicates</th><th>reorders</th><th>diverged</th><th>unavailable requests</th><th>longest outage median / worst</th><th>latency p50 / p99 / max</th><th>end-to-end p50 / p99</th><th>throughput</th></tr>\n");
-    let ms = |x: Option<u64>| x.map_or("-".to_string(), |v| v.to_string());
+    h.push_str("<table><tr>");
+    for header in columns::HEADERS {
+        let _ = write!(h, "<th>{}</th>", esc(header));
+    }
+    h.push_str("</tr>\n");
     for (n, c) in cells {
-        let k = &c.config;
-        let _ = writeln!(
-        h,
-        "<tr class=\"{}\"><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"v\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{:.1} / {:.1} s</td><td>{} / {} / {} ms</td><td>{} / {} ms</td><td>{:.1}/s</td></tr>",
-            c.verdict.name(),
-            acks_name(k.acks),
-            k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),
-            k.replication_factor,
-            k.unclean_leader_election_enable,
-            k.enable_idempotence,
-            c.verdict.name(),
-            c.lossy_seeds,
-            c.seeds,
-            c.lost_records,
-            c.duplicates,
-            c.reorders,
-            c.divergence_seeds,
-            c.unavailable_percent,
-            c.longest_outage_median_ms as f64 / 1000.0,
-            c.longest_outage_max_ms as f64 / 1000.0,
-            ms(c.latency_ms.p50),
-            ms(c.latency_ms.p99),
-            ms(c.latency_ms.max),
-            ms(c.end_to_end_ms.p50),
-            ms(c.end_to_end_ms.p99),
-            c.throughput
-        );
+        let _ = write!(h, "<tr class=\"{}\">", c.verdict.name());
+        for (i, field) in columns::row(*n, c).iter().enumerate() {
+            let class = if i == columns::VERDICT {
+                " class=\"v\""
+            } else {
+                ""
+            };
+            let _ = write!(h, "<td{class}>{}</td>", esc(field));
+        }
+        h.push_str("</tr>\n");
     }
     h.push_str("</table>\n");
 }

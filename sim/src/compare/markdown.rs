@@ -1,8 +1,8 @@
 //! The compare report as Markdown: readable on a code host, one table per fault profile, the documented
 //! guarantees first.
 
-use super::cell::{CellResult, Percentiles, Verdict};
-use super::matrix::acks_name;
+use super::cell::{CellResult, Verdict};
+use super::columns;
 use super::run::CompareReport;
 use std::fmt::Write;
 
@@ -70,38 +70,12 @@ fn claims(t: &mut String, r: &CompareReport) {
 }
 
 fn table<'a>(t: &mut String, cells: impl Iterator<Item = (usize, &'a CellResult)>) {
-    let _ = writeln!(
-        t,
-        "| # | acks | min.insync.replicas | replication.factor | unclean | idempotence | verdict | seeds losing writes | \
-         records lost | duplicates | reorders | diverged | unavailable | longest outage (median / worst) | \
-         latency p50 / p99 / max | end-to-end p50 / p99 | throughput |"
-    );
-    let _ = writeln!(t, "|{}", "---|".repeat(17));
+    let _ = writeln!(t, "| {} |", columns::HEADERS.join(" | "));
+    let _ = writeln!(t, "|{}", "---|".repeat(columns::HEADERS.len()));
     for (n, c) in cells {
-        let k = &c.config;
-        let _ = writeln!(
-            t,
-            "| {n} | {} | {} | {} | {} | {} | {} {} | {}/{} | {} | {} | {} | {} | {:.2}% | {} / {} | {} | {} | {:.1}/s |",
-            acks_name(k.acks),
-            k.min_insync_replicas.map_or("-".to_string(), |m| m.to_string()),
-            k.replication_factor,
-            k.unclean_leader_election_enable,
-            k.enable_idempotence,
-            mark(c.verdict),
-            c.verdict.name(),
-            c.lossy_seeds,
-            c.seeds,
-            c.lost_records,
-            c.duplicates,
-            c.reorders,
-            c.divergence_seeds,
-            c.unavailable_percent,
-            seconds(c.longest_outage_median_ms),
-            seconds(c.longest_outage_max_ms),
-            three(&c.latency_ms),
-            two(&c.end_to_end_ms),
-            c.throughput,
-        );
+        let mut row = columns::row(n, c);
+        row[columns::VERDICT] = format!("{} {}", mark(c.verdict), row[columns::VERDICT]);
+        let _ = writeln!(t, "| {} |", row.join(" | "));
     }
     t.push('\n');
 }
@@ -112,20 +86,4 @@ pub fn mark(v: Verdict) -> &'static str {
         Verdict::Unavailable => "🟠",
         Verdict::Lossy => "🔴",
     }
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
-}
-
-fn ms(x: Option<u64>) -> String {
-    x.map_or("-".to_string(), |v| v.to_string())
-}
-
-fn three(p: &Percentiles) -> String {
-    format!("{} / {} / {} ms", ms(p.p50), ms(p.p99), ms(p.max))
-}
-
-fn two(p: &Percentiles) -> String {
-    format!("{} / {} ms", ms(p.p50), ms(p.p99))
 }

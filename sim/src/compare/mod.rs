@@ -5,6 +5,7 @@
 pub mod cell;
 pub mod charts;
 pub mod claims;
+pub mod columns;
 pub mod histogram;
 pub mod html;
 pub mod markdown;

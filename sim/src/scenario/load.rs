@@ -44,29 +44,28 @@ impl std::error::Error for ScenarioError {}
 
 /// Reads and validates the scenario at `path`; its `name` must equal the file's stem.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let (file, text) = read(path, "scenario")?;
+    let stem = path.file_stem().and_then(|s| s.to_str());
+    parse_named(&text, &file, stem)
+}
+
+/// The file's name as errors give it, and its text; `what` names the kind of file in the error.
+fn read(path: &Path, what: &str) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: file.clone(),
         line: 0,
         column: 0,
         key: String::new(),
-        message: format!("cannot read the scenario: {e}"),
+        message: format!("cannot read the {what}: {e}"),
     })?;
-    let stem = path.file_stem().and_then(|s| s.to_str());
-    parse_named(&text, &file, stem)
+    Ok((file, text))
 }
 
 /// Reads and validates a comparison matrix; its `base` scenario is resolved against the matrix file's folder and
 /// its `name` must equal the file's stem.
 pub fn load_matrix(path: &Path) -> Result<crate::compare::Matrix, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        line: 0,
-        column: 0,
-        key: String::new(),
-        message: format!("cannot read the matrix: {e}"),
-    })?;
+    let (file, text) = read(path, "matrix")?;
     let stem = path.file_stem().and_then(|s| s.to_str());
     let dir = path.parent().unwrap_or(Path::new("."));
     let doc = DeTable::parse(&text).map_err(|e| syntax_error(&e, &text, &file))?;

@@ -212,17 +212,7 @@ fn draw_elections(svg: &mut Svg, frame: &Frame, view: &RunView) {
         } else {
             "election"
         };
-        svg.polyline(
-            &[
-                (x, y - 6.0),
-                (x + 6.0, y),
-                (x, y + 6.0),
-                (x - 6.0, y),
-                (x, y - 6.0),
-            ],
-            class,
-            None,
-        );
+        svg.diamond(x, y, 6.0, class, None);
         let text = format!(
             "{} ms: epoch {} → leader broker-{}, ISR {:?}{}",
             e.at_ms,

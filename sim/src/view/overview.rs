@@ -190,17 +190,7 @@ fn draw_elections(svg: &mut Svg, axis: &TimeAxis, lanes: &Lanes, view: &RunView)
         );
         svg.line(x, cbottom, x, bottom, "election-line", None);
         let y = (ctop + cbottom) / 2.0;
-        svg.polyline(
-            &[
-                (x, y - 6.0),
-                (x + 6.0, y),
-                (x, y + 6.0),
-                (x - 6.0, y),
-                (x, y - 6.0),
-            ],
-            class,
-            Some(&title),
-        );
+        svg.diamond(x, y, 6.0, class, Some(&title));
         if label {
             svg.text(
                 x + 8.0,

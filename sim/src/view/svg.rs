@@ -117,6 +117,12 @@ impl Svg {
     }
 
     /// A path through `points` (already in SVG coordinates).
+    /// A diamond of half-width `r` centred on (x, y): an election mark.
+    pub fn diamond(&mut self, x: f64, y: f64, r: f64, class: &str, title: Option<&str>) {
+        let points = [(x, y - r), (x + r, y), (x, y + r), (x - r, y), (x, y - r)];
+        self.polyline(&points, class, title);
+    }
+
     pub fn polyline(&mut self, points: &[(f64, f64)], class: &str, title: Option<&str>) {
         if points.is_empty() {
             return;
