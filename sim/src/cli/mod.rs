@@ -70,7 +70,7 @@ enum Command {
         out: Option<PathBuf>,
         /// Run one seed (`--seed`) of the cell numbered N in the report (the `#` column) and print its report,
         /// as `ksim run` would; `--html` draws it.
-        #[arg(long, requires = "seed")]
+        #[arg(long, requires = "seed", conflicts_with_all = ["out", "seeds", "jobs"])]
         cell: Option<usize>,
         #[arg(long, requires = "cell")]
         seed: Option<u64>,

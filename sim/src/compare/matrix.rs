@@ -192,7 +192,7 @@ impl Matrix {
         s.name = format!("{}/{}", self.name, cell.profile.name);
         s.description = format!("{} under {}", c.label(), cell.profile.name);
         s.brokers = s.brokers.max(c.replication_factor);
-        // acks 0 and 1 ignore min.insync.replicas; the base's value stands (Kafka's default is 1).
+        // acks 0 and 1 ignore min.insync.replicas; Kafka's default (1) stands in for it.
         s.broker.min_insync_replicas = c.min_insync_replicas.unwrap_or(1);
         s.broker.unclean_leader_election_enable = c.unclean_leader_election_enable;
         for t in &mut s.topics {

@@ -193,6 +193,15 @@ fn matrix_errors_name_the_file_line_and_key() {
     assert!(e.message.contains("after the fault phase"), "{e}");
     assert_eq!(e.key, "profile[0].every_broker[0].stagger_ms");
 
+    let e = error(
+        "empty",
+        (
+            "acks = [\"1\", \"all\"]\n\"min.insync.replicas\" = [1, 2]",
+            "acks = [\"all\"]\n\"min.insync.replicas\" = [4]",
+        ),
+    );
+    assert!(e.message.contains("no configuration is left"), "{e}");
+
     // A base that does not load reports the base file's own error.
     let e = error("base", ("base = \"BASE\"", "base = \"BASE.missing\""));
     assert!(e.file.ends_with(".missing"), "{e}");

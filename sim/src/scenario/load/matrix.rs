@@ -70,7 +70,7 @@ pub(super) fn matrix(root: &Table, stem: Option<&str>, dir: &Path) -> Result<Mat
         .unwrap_or(1)
         .max(base.brokers);
     let profiles = root.req("profile", |v| profiles(v, &base, largest))?;
-    Ok(Matrix {
+    let matrix = Matrix {
         name,
         description,
         base,
@@ -79,7 +79,19 @@ pub(super) fn matrix(root: &Table, stem: Option<&str>, dir: &Path) -> Result<Mat
         axes,
         profiles,
         verdict,
-    })
+    };
+    if matrix.configs().is_empty() {
+        let axes = root.get("axes").expect("read above").table()?;
+        return Err(axes
+            .blame(
+                &["min.insync.replicas"],
+                "axes: every combination is skipped (min.insync.replicas above every replication.factor at \
+                 acks=all); no configuration is left to run"
+                    .to_string(),
+            )
+            .into());
+    }
+    Ok(matrix)
 }
 
 fn name(v: &Value, stem: Option<&str>) -> Res<String> {
