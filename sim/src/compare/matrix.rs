@@ -87,13 +87,40 @@ impl Default for VerdictRules {
 
 /// One point of the axes: the settings a cell runs with. `min_insync_replicas` is None where it has no effect
 /// (acks 0 and 1: only acks=all waits for the ISR).
+/// Serialized with Kafka's names and values (`"acks": "all"`, `"min.insync.replicas": 2`), as a user writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
+    #[serde(with = "kafka_acks")]
     pub acks: Acks,
+    #[serde(rename = "min.insync.replicas")]
     pub min_insync_replicas: Option<usize>,
+    #[serde(rename = "replication.factor")]
     pub replication_factor: i32,
+    #[serde(rename = "unclean.leader.election.enable")]
     pub unclean_leader_election_enable: bool,
+    #[serde(rename = "enable.idempotence")]
     pub enable_idempotence: bool,
+}
+
+/// `acks` as Kafka's configuration spells it: "0", "1", "all".
+mod kafka_acks {
+    use super::{acks_name, Acks};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(acks: &Acks, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(acks_name(*acks))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Acks, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "0" => Ok(Acks::None),
+            "1" => Ok(Acks::Leader),
+            "all" | "-1" => Ok(Acks::All),
+            other => Err(serde::de::Error::custom(format!(
+                "acks must be \"0\", \"1\" or \"all\", not {other:?}"
+            ))),
+        }
+    }
 }
 
 impl Config {
