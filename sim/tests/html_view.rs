@@ -90,7 +90,8 @@ struct Printed {
 }
 
 /// Runs headless Chromium on `page` with `args`, giving up after two minutes. Its output goes to files (a pipe
-/// nobody reads while it runs would fill and stall it).
+/// nobody reads while it runs would fill and stall it). The deadline is wall-clock time: it guards a real process.
+#[allow(clippy::disallowed_methods)]
 fn headless(chromium: &Path, page: &Path, args: &[&str]) -> Printed {
     let (out, err) = (page.with_extension("stdout"), page.with_extension("stderr"));
     let mut child = Command::new(chromium)
