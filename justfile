@@ -39,6 +39,11 @@ bench:
 compare:
     for m in scenarios/compare/*.toml; do cargo run --release -p ksim -- compare "$m" --out reports || exit 1; done
 
+# Run seeds twice in separate processes (and under madsim's own check) and compare their traces event by event:
+# just check-determinism scenarios/acks-all-min-insync-2.toml 0..20
+check-determinism scenario seeds="0..20":
+    cargo run --release -p ksim -- check-determinism {{scenario}} --seeds {{seeds}} --madsim
+
 # Lints and formatting, as CI checks them.
 lint:
     cargo clippy --release --all-targets -- -D warnings

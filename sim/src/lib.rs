@@ -3,6 +3,7 @@
 pub mod checkers;
 pub mod cli;
 pub mod compare;
+pub mod determinism;
 pub mod history;
 pub mod host;
 pub mod nemesis;

@@ -1,5 +1,6 @@
 //! The `ksim` command line: `run` one seed, `sweep` many.
 
+mod check_determinism;
 mod compare;
 mod run;
 mod sweep;
@@ -54,6 +55,20 @@ enum Command {
         jobs: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Run each seed twice in separate processes and compare the traces event by event, naming the first event
+    /// that differs.
+    CheckDeterminism {
+        scenario: PathBuf,
+        /// Seeds as A..B (B excluded).
+        #[arg(long, value_parser = parse_seed_range)]
+        seeds: (u64, u64),
+        /// Seeds checked at once (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Also run madsim's own check: a second in-process run must draw the same random numbers in order.
+        #[arg(long)]
+        madsim: bool,
     },
     /// Run a matrix of configurations against fault profiles (a file in scenarios/compare/) and report loss,
     /// availability, latency and throughput per cell, with Kafka's documented guarantees checked.
@@ -147,6 +162,15 @@ pub fn main() -> ExitCode {
             json,
         } => match load(&scenario) {
             Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
+            Err(code) => code,
+        },
+        Command::CheckDeterminism {
+            scenario,
+            seeds,
+            jobs,
+            madsim,
+        } => match load(&scenario) {
+            Ok(s) => check_determinism::check(&s, &scenario, seeds, jobs, madsim),
             Err(code) => code,
         },
         Command::Compare {

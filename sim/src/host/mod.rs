@@ -1,6 +1,7 @@
 //! The host: builds a madsim runtime for one seed, starts the controller, brokers and clients as nodes, lets the
 //! nemesis act, heals, settles, reads the final state, and hands the history to the checkers.
 
+mod madsim_check;
 mod node;
 pub mod process;
 pub mod recorder;
@@ -8,6 +9,7 @@ mod run;
 pub mod samples;
 mod wait;
 
+pub use madsim_check::check_madsim_determinism;
 pub use run::{run_seed, run_seed_with, RunOutput};
 pub use samples::RecordOptions;
 

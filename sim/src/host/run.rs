@@ -69,9 +69,7 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RecordOptions) -> 
     let scenario = Arc::new(scenario.clone());
     let (rec, s) = (recorder.clone(), scenario.clone());
     let result = std::thread::spawn(move || {
-        let mut config = madsim::Config::default();
-        let (lo, hi) = s.network.latency_ms;
-        config.net.send_latency = Duration::from_millis(lo)..Duration::from_millis(hi + 1);
+        let config = madsim_config(&s);
         Runtime::with_seed_and_config(seed, config).block_on(simulate(s, seed, rec))
     })
     .join();
@@ -105,7 +103,15 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RecordOptions) -> 
     }
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// madsim's settings for a scenario: its one-way network latency.
+pub(super) fn madsim_config(s: &Scenario) -> madsim::Config {
+    let mut config = madsim::Config::default();
+    let (lo, hi) = s.network.latency_ms;
+    config.net.send_latency = Duration::from_millis(lo)..Duration::from_millis(hi + 1);
+    config
+}
+
+pub(super) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = panic.downcast_ref::<&str>() {
@@ -311,7 +317,7 @@ fn spawn_node(
         .id()
 }
 
-async fn simulate(
+pub(super) async fn simulate(
     s: Arc<Scenario>,
     seed: u64,
     recorder: SharedRecorder,
