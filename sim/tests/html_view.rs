@@ -1,7 +1,7 @@
 //! The HTML run view: it draws the Jepsen-2013 lost write with everything that led to it, recording it leaves
 //! the run alone, and the page renders in headless Chromium without a console message.
 
-use ksim::host::{run_seed, run_seed_with, RecordOptions, RunOutput};
+use ksim::host::{run_seed, run_seed_with, RunOptions, RunOutput};
 use ksim::scenario::{self, Scenario};
 use ksim::{report, view};
 use std::fs::File;
@@ -25,7 +25,14 @@ fn html_view_of_the_acks_1_lost_write_shows_the_ack_the_crash_the_election_the_t
 ) {
     let s = scenario(LOST_WRITE);
     let plain = run_seed(&s, 1);
-    let viewed = run_seed_with(&s, 1, RecordOptions { samples: true });
+    let viewed = run_seed_with(
+        &s,
+        1,
+        RunOptions {
+            samples: true,
+            ..RunOptions::default()
+        },
+    );
     // Sampling for the view never changes the run.
     assert_eq!(viewed.trace_hash, plain.trace_hash);
     assert_eq!(viewed.events, plain.events);
@@ -69,7 +76,14 @@ fn html_view_of_the_acks_1_lost_write_shows_the_ack_the_crash_the_election_the_t
 fn html_view_of_a_long_group_run_stays_small() {
     let path = "scenarios/group-rebalance-storm.toml";
     let s = scenario(path);
-    let run = run_seed_with(&s, 0, RecordOptions { samples: true });
+    let run = run_seed_with(
+        &s,
+        0,
+        RunOptions {
+            samples: true,
+            ..RunOptions::default()
+        },
+    );
     assert_eq!(run.trace_hash, run_seed(&s, 0).trace_hash);
     let html = page(&s, path, &run);
     assert!(html.len() < 3_000_000, "{} bytes", html.len());
@@ -144,7 +158,14 @@ fn html_view_renders_in_headless_chromium_without_console_errors() {
         return;
     };
     let s = scenario(LOST_WRITE);
-    let run = run_seed_with(&s, 1, RecordOptions { samples: true });
+    let run = run_seed_with(
+        &s,
+        1,
+        RunOptions {
+            samples: true,
+            ..RunOptions::default()
+        },
+    );
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html_view");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let html = dir.join("acks-1-leader-crash-seed-1.html");

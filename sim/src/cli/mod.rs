@@ -43,6 +43,13 @@ enum Command {
         /// the records each violation names.
         #[arg(long)]
         html: Option<PathBuf>,
+        /// Replay this fault schedule (a file `--faults-out` wrote, or `[[at]]` entries written by hand in the
+        /// syntax of a scenario's `[[faults.at]]`) instead of the one the seed draws.
+        #[arg(long)]
+        faults: Option<PathBuf>,
+        /// Write the run's fault schedule to this file, replayable with `--faults`.
+        #[arg(long)]
+        faults_out: Option<PathBuf>,
     },
     /// Run a range of seeds and summarise which violations appeared.
     Sweep {
@@ -143,16 +150,37 @@ pub fn main() -> ExitCode {
             json,
             trace,
             html,
+            faults,
+            faults_out,
         } => match load(&scenario) {
-            Ok(s) => run::run(
-                &s,
-                &scenario.display().to_string(),
-                None,
-                seed,
-                json,
-                trace.as_deref(),
-                html.as_deref(),
-            ),
+            Ok(s) => {
+                let path = scenario.display().to_string();
+                let replay = match faults.as_deref().map(|f| scenario::load_faults(f, &s)) {
+                    None => None,
+                    Some(Ok(schedule)) => Some(schedule),
+                    Some(Err(e)) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(EXIT_BAD_INPUT);
+                    }
+                };
+                // A replayed run is reproduced with the same schedule, or the command reruns another run.
+                let reproduce = faults.as_ref().map(|f| {
+                    format!(
+                        "{} --faults {}",
+                        crate::report::reproduce_command(&path, seed),
+                        f.display()
+                    )
+                });
+                let request = run::Request {
+                    reproduce,
+                    json,
+                    trace: trace.as_deref(),
+                    html: html.as_deref(),
+                    faults: replay,
+                    faults_out: faults_out.as_deref(),
+                };
+                run::run(&s, &path, seed, request)
+            }
             Err(code) => code,
         },
         Command::Sweep {
@@ -205,15 +233,12 @@ pub fn main() -> ExitCode {
                     "cargo run --release -p ksim -- compare {path} --cell {n} --seed {seed}"
                 );
                 eprintln!("cell {n}: {} under {}", c.config.label(), c.profile.name);
-                return run::run(
-                    &m.scenario(c),
-                    &path,
-                    Some(command),
-                    seed,
-                    false,
-                    None,
-                    html.as_deref(),
-                );
+                let request = run::Request {
+                    reproduce: Some(command),
+                    html: html.as_deref(),
+                    ..run::Request::default()
+                };
+                return run::run(&m.scenario(c), &path, seed, request);
             }
             // Fail before hours of runs, not after.
             if let Some(Err(e)) = out.as_deref().map(std::fs::create_dir_all) {

@@ -1,48 +1,63 @@
 //! `ksim run`: one seed, its report, and optionally its full trace and its HTML view.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
-use crate::host::{run_seed_with, RecordOptions};
+use crate::host::{run_seed_with, RunOptions};
 use crate::report;
-use crate::scenario::Scenario;
+use crate::scenario::{faults_file, Scenario, ScheduledFault};
 use crate::view;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Runs `seed`; `reproduce`, when given, replaces the report's `ksim run` command (a compare cell is rerun by
-/// `ksim compare`).
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    scenario: &Scenario,
-    path: &str,
-    reproduce: Option<String>,
-    seed: u64,
-    json: bool,
-    trace: Option<&Path>,
-    html: Option<&Path>,
-) -> ExitCode {
-    if let Some(Err(e)) = trace.map(install_trace) {
+/// What `ksim run` (or `ksim compare --cell`) was asked for besides the scenario and seed.
+#[derive(Default)]
+pub struct Request<'a> {
+    /// Replaces the report's `ksim run` command (a compare cell is rerun by `ksim compare`).
+    pub reproduce: Option<String>,
+    pub json: bool,
+    pub trace: Option<&'a Path>,
+    pub html: Option<&'a Path>,
+    /// A fault schedule to replay instead of the one the seed draws.
+    pub faults: Option<Vec<ScheduledFault>>,
+    /// Where to write the run's fault schedule, replayable with `--faults`.
+    pub faults_out: Option<&'a Path>,
+}
+
+pub fn run(scenario: &Scenario, path: &str, seed: u64, request: Request) -> ExitCode {
+    if let Some(Err(e)) = request.trace.map(install_trace) {
         eprintln!(
             "error: cannot write trace to {}: {e}",
-            trace.unwrap().display()
+            request.trace.unwrap().display()
         );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     // Samples for the view are read-only: the run (and its trace hash) is the same with or without them.
-    let options = RecordOptions {
-        samples: html.is_some(),
+    let options = RunOptions {
+        samples: request.html.is_some(),
+        faults: request.faults,
     };
     let output = run_seed_with(scenario, seed, options);
     let mut r = report::build(scenario, path, &output);
-    if let Some(command) = reproduce {
+    if let Some(command) = request.reproduce {
         r.reproduce = command;
     }
-    if let Some(html) = html {
+    if let Some(out) = request.faults_out {
+        let comment = format!(
+            "The fault schedule of {} seed {seed}. Replay it: ksim run {path} --seed {seed} --faults {}",
+            scenario.name,
+            out.display()
+        );
+        if let Err(e) = std::fs::write(out, faults_file::to_toml(&output.schedule, &comment)) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if let Some(html) = request.html {
         if let Err(e) = std::fs::write(html, view::render(&r, &output)) {
             eprintln!("error: cannot write {}: {e}", html.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }
-    if json {
+    if request.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&r).expect("report serializes")

@@ -17,7 +17,7 @@ fn run_from_input() -> impl std::future::Future<Output = (Vec<crate::scenario::S
 {
     let (scenario, seed) = INPUT.lock().unwrap().clone().expect("input set");
     let recorder: SharedRecorder = Arc::new(Mutex::new(Recorder::default()));
-    simulate(scenario, seed, recorder)
+    simulate(scenario, seed, recorder, None)
 }
 
 /// Ok when both runs drew the same random numbers in the same order; else madsim's message.

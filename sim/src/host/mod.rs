@@ -10,8 +10,7 @@ pub mod samples;
 mod wait;
 
 pub use madsim_check::check_madsim_determinism;
-pub use run::{run_seed, run_seed_with, RunOutput};
-pub use samples::RecordOptions;
+pub use run::{run_seed, run_seed_with, RunOptions, RunOutput};
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 use super::node::{address, run_node};
 use super::process::{BrokerNode, ControllerNode, Process};
 use super::recorder::{Recorder, SharedRecorder};
-use super::samples::{RecordOptions, Samples};
+use super::samples::Samples;
 use super::Clock;
 use crate::checkers::{self, Violation, ViolationKind};
 use crate::history::{FinalBatch, FinalPartition, FinalReplica, GroupInfo, History, TxnIntent};
@@ -51,18 +51,29 @@ pub struct RunOutput {
     pub events: u64,
     pub schedule: Vec<ScheduledFault>,
     pub simulated_ms: u64,
-    /// The HTML view's samples, when `RecordOptions::samples` asked for them.
+    /// The HTML view's samples, when `RunOptions::samples` asked for them.
     pub samples: Option<Samples>,
+}
+
+/// How to run a seed beyond the scenario (all off by default: a plain run).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOptions {
+    /// Sample every replica's LEO and HW after each broker step, and keep the fault windows (for `--html`).
+    /// Read-only: the run and its trace hash are the same with or without them.
+    pub samples: bool,
+    /// Replay this fault schedule instead of the one the seed draws (`ksim run --faults`). The seed still draws
+    /// its schedule, unused, so everything else it decides (the nemesis's split halves and power-loss cut
+    /// points, the network) is what it would be: replaying a run's own schedule replays the run exactly.
+    pub faults: Option<Vec<ScheduledFault>>,
 }
 
 /// Runs one seed of `scenario` on its own thread (one madsim runtime per fresh thread keeps runs independent).
 pub fn run_seed(scenario: &Scenario, seed: u64) -> RunOutput {
-    run_seed_with(scenario, seed, RecordOptions::default())
+    run_seed_with(scenario, seed, RunOptions::default())
 }
 
-/// `run_seed`, recording what `options` asks for besides the history. The run itself is the same: samples are
-/// read-only and never enter the trace hash.
-pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RecordOptions) -> RunOutput {
+/// `run_seed` as `options` say: with the view's samples recorded, or with a given fault schedule.
+pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> RunOutput {
     let mut recorder = Recorder::default();
     recorder.samples = options.samples.then(Samples::default);
     let recorder: SharedRecorder = Arc::new(Mutex::new(recorder));
@@ -70,7 +81,7 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RecordOptions) -> 
     let (rec, s) = (recorder.clone(), scenario.clone());
     let result = std::thread::spawn(move || {
         let config = madsim_config(&s);
-        Runtime::with_seed_and_config(seed, config).block_on(simulate(s, seed, rec))
+        Runtime::with_seed_and_config(seed, config).block_on(simulate(s, seed, rec, options.faults))
     })
     .join();
     let mut recorder = std::mem::take(&mut *recorder.lock().unwrap());
@@ -321,6 +332,7 @@ pub(super) async fn simulate(
     s: Arc<Scenario>,
     seed: u64,
     recorder: SharedRecorder,
+    replay: Option<Vec<ScheduledFault>>,
 ) -> (Vec<ScheduledFault>, u64) {
     let handle = Handle::current();
     let clock = Clock::new();
@@ -455,7 +467,8 @@ pub(super) async fn simulate(
     });
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let schedule = draw_schedule(&s, &mut rng);
+    let drawn = draw_schedule(&s, &mut rng);
+    let schedule = replay.unwrap_or(drawn);
     recorder
         .lock()
         .unwrap()

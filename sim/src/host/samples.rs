@@ -6,13 +6,6 @@ use crate::nemesis::fault::Fault;
 use ksim_model::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use std::collections::BTreeMap;
 
-/// Which data the recorder keeps besides the history (all off by default: a plain run pays nothing).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RecordOptions {
-    /// Sample every replica's LEO and HW after each broker step, and keep the fault windows (for `--html`).
-    pub samples: bool,
-}
-
 /// One replica's marks as its broker holds them after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Marks {

@@ -12,7 +12,7 @@ mod sections;
 mod tests;
 mod walk;
 
-use super::Scenario;
+use super::{Scenario, ScheduledFault};
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -73,6 +73,15 @@ pub fn load_matrix(path: &Path) -> Result<crate::compare::Matrix, ScenarioError>
         matrix::Failure::Here(bad) => locate(bad, &text, &file),
         matrix::Failure::Base(e) => e,
     })
+}
+
+/// Reads a fault schedule for `scenario` (`ksim run --faults`), checked as the scenario's own `[[faults.at]]`
+/// entries are: brokers that exist, starts inside the fault phase, targets the scenario has.
+pub fn load_faults(path: &Path, scenario: &Scenario) -> Result<Vec<ScheduledFault>, ScenarioError> {
+    let (file, text) = read(path, "fault schedule")?;
+    let doc = DeTable::parse(&text).map_err(|e| syntax_error(&e, &text, &file))?;
+    faults::schedule(&Table::root(&doc), &faults::Limits::of(scenario))
+        .map_err(|bad| locate(bad, &text, &file))
 }
 
 /// Validates a scenario from text; `file` only names it in errors.

@@ -1,9 +1,10 @@
 //! A scenario: the cluster, its Kafka configuration, the workload, the faults and what the run is expected to show.
 //! Scenarios are TOML files in `scenarios/`; `load` parses and validates one, naming file, line and key on error.
 
+pub mod faults_file;
 mod load;
 
-pub use load::{load, load_matrix, parse, ScenarioError};
+pub use load::{load, load_faults, load_matrix, parse, ScenarioError};
 
 use crate::checkers::ViolationKind;
 use crate::nemesis::fault::Fault;

@@ -3,7 +3,7 @@
 
 use super::walk::{Res, Table, Value, LONG};
 use crate::nemesis::fault::{Fault, Target};
-use crate::scenario::{FaultKind, Faults, RandomFaults, ScheduledFault};
+use crate::scenario::{FaultKind, Faults, RandomFaults, Scenario, ScheduledFault};
 
 /// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
 pub(super) const KINDS: [(&str, FaultKind); 12] = [
@@ -38,6 +38,25 @@ pub(super) struct Limits {
     pub topics: Vec<String>,
     /// How many members the scenario's `[group]` has (0 without one): consumer faults name one of them.
     pub group_members: u32,
+}
+
+impl Limits {
+    /// What a loaded scenario's faults may name.
+    pub fn of(s: &Scenario) -> Limits {
+        Limits {
+            brokers: s.brokers,
+            duration_ms: s.duration_ms,
+            transactions: s.coordinator_transactional_id().is_some(),
+            topics: s.topics.iter().map(|t| t.name.clone()).collect(),
+            group_members: s.group.as_ref().map_or(0, |g| g.members),
+        }
+    }
+}
+
+/// A fault schedule file (`ksim run --faults`): `[[at]]` entries as a scenario's `[[faults.at]]` gives them.
+pub(super) fn schedule(root: &Table, limits: &Limits) -> Res<Vec<ScheduledFault>> {
+    root.only(&["at"])?;
+    root.or("at", Vec::new(), |v| timeline(v, limits))
 }
 
 pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {

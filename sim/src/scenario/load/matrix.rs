@@ -174,13 +174,7 @@ fn profiles(v: &Value, base: &Scenario, largest: i32) -> Res<Vec<Profile>> {
 fn profile(t: &Table, base: &Scenario, largest: i32) -> Res<Profile> {
     t.only(&PROFILE_KEYS)?;
     // Faults are checked against the smallest cluster a cell runs (the base's) and the matrix's fault phase.
-    let limits = Limits {
-        brokers: base.brokers,
-        duration_ms: base.duration_ms,
-        transactions: base.coordinator_transactional_id().is_some(),
-        topics: base.topics.iter().map(|t| t.name.clone()).collect(),
-        group_members: base.group.as_ref().map_or(0, |g| g.members),
-    };
+    let limits = Limits::of(base);
     let faults = t.or(
         "faults",
         Faults {
