@@ -44,6 +44,10 @@ compare:
 check-determinism scenario seeds="0..20":
     cargo run --release -p ksim -- check-determinism {{scenario}} --seeds {{seeds}} --madsim
 
+# Replay every failure ever found (scenarios/regressions/seeds.toml).
+regressions:
+    cargo run --release -p ksim -- regressions
+
 # Lints and formatting, as CI checks them.
 lint:
     cargo clippy --release --all-targets -- -D warnings

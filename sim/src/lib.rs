@@ -7,6 +7,7 @@ pub mod determinism;
 pub mod history;
 pub mod host;
 pub mod nemesis;
+pub mod regressions;
 pub mod report;
 pub mod scenario;
 pub mod sweep;

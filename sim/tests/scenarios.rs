@@ -154,51 +154,6 @@ fn without_producer_epoch_fencing_zombies_write() {
     assert!(kinds.contains(&ViolationKind::ZombieWrite), "{kinds:?}");
 }
 
-/// Seeds that once failed a safe configuration, each for a reason the model fixed: kept so the fix stays.
-#[test]
-fn fixed_failures_stay_fixed() {
-    // A LeaderAndIsr lost on a dead connection left a partition leaderless: the controller now resends.
-    let path = format!(
-        "{}/../scenarios/unclean-election-disabled.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let scenario = load(Path::new(&path)).unwrap();
-    assert_eq!(run_seed(&scenario, 26).violations, vec![]);
-    // A last known leader kept from an older outage was elected over the real one and diverged: Kafka clears it
-    // on every election, and so does the controller now.
-    assert_eq!(run_seed(&scenario, 425).violations, vec![]);
-    // A leader dropped its pending ISR expansion when the controller link broke and committed records the
-    // admitted follower lacked; that follower then led: acknowledged writes were lost. The proposal now stays.
-    let path = format!(
-        "{}/../scenarios/acks-all-min-insync-2.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let safe = load(Path::new(&path)).unwrap();
-    assert_eq!(run_seed(&safe, 785).violations, vec![]);
-    // A follower that had led an epoch truncated to where the leader's shared older epoch ended, not to where
-    // its own did, and kept records the leader never had: replicas diverged below their HWs.
-    let path = format!(
-        "{}/../scenarios/non-idempotent-retries.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let retries = load(Path::new(&path)).unwrap();
-    let kinds: Vec<ViolationKind> = run_seed(&retries, 243)
-        .violations
-        .iter()
-        .map(|v| v.kind)
-        .collect();
-    assert!(!kinds.contains(&ViolationKind::Divergence), "{kinds:?}");
-    // A follower that had led an epoch without appending kept that empty epoch when it truncated to its own log
-    // end, asked OffsetsForLeaderEpoch with it forever and never fetched again; the leader's ISR stayed below
-    // min.insync.replicas and an acknowledged record stayed above the HW. Kafka drops the empty epoch.
-    let path = format!(
-        "{}/../scenarios/eos-pipeline.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let eos = load(Path::new(&path)).unwrap();
-    assert_eq!(run_seed(&eos, 171).violations, vec![]);
-}
-
 #[test]
 fn without_eligible_leader_replicas_the_last_replica_standing_loses_acknowledged_writes() {
     let path = format!(

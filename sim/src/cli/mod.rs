@@ -2,6 +2,7 @@
 
 mod check_determinism;
 mod compare;
+mod regressions;
 mod run;
 mod sweep;
 
@@ -62,6 +63,11 @@ enum Command {
         jobs: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Replay every failure ever found (scenarios/regressions/seeds.toml) and check each stays fixed.
+    Regressions {
+        #[arg(long, default_value = "scenarios/regressions/seeds.toml")]
+        file: PathBuf,
     },
     /// Run each seed twice in separate processes and compare the traces event by event, naming the first event
     /// that differs.
@@ -192,6 +198,7 @@ pub fn main() -> ExitCode {
             Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
             Err(code) => code,
         },
+        Command::Regressions { file } => regressions::replay_all(&file),
         Command::CheckDeterminism {
             scenario,
             seeds,
