@@ -3,6 +3,7 @@
 use super::partition::Partition;
 use super::purgatory::DelayedFetch;
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
 use crate::protocol::{
@@ -45,6 +46,7 @@ impl Broker {
     ) {
         for fp in partitions {
             let lag_max = self.config.replica_lag_time_max_ms;
+            let epoch_start_rule = self.config.fixes.has(Fix::Kafka7128IsrEpochStart);
             let me = self.id;
             let min_isr = self.min_insync_replicas(&fp.topic_partition);
             let Some(p) = self.partitions.get_mut(&fp.topic_partition) else {
@@ -58,8 +60,10 @@ impl Broker {
             }
             p.record_follower_fetch(follower, fp.fetch_offset, now_ms);
             let hw = p.maybe_advance_leader_hw(me, min_isr);
-            let expand =
-                p.pending_isr().is_none() && !p.replicas_to_add(now_ms, lag_max).is_empty();
+            let expand = p.pending_isr().is_none()
+                && !p
+                    .replicas_to_add(now_ms, lag_max, epoch_start_rule)
+                    .is_empty();
             self.observe_opt(hw);
             if expand {
                 self.maybe_expand_isr(now_ms, &fp.topic_partition);

@@ -2,6 +2,7 @@
 //! through AlterPartition to the controller, one proposal in flight per partition.
 
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, TopicPartition};
 use crate::observe::Observation;
@@ -35,7 +36,8 @@ impl Broker {
         let lag_max = self.config.replica_lag_time_max_ms;
         let p = &self.partitions[tp];
         let mut new_isr = p.isr.clone();
-        new_isr.extend(p.replicas_to_add(now_ms, lag_max));
+        let epoch_start_rule = self.config.fixes.has(Fix::Kafka7128IsrEpochStart);
+        new_isr.extend(p.replicas_to_add(now_ms, lag_max, epoch_start_rule));
         self.propose_isr(tp, new_isr);
     }
 

@@ -3,6 +3,7 @@
 
 use super::partition::{Partition, Role};
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, NO_LEADER};
 use crate::log::Log;
@@ -69,6 +70,14 @@ impl Broker {
                 partition.become_follower(me, state)
             };
             self.observe(observation);
+            if state.leader != me && !self.config.fixes.has(Fix::Kip101LeaderEpochTruncation) {
+                // Before KIP-101: truncate to our own HW and fetch from there, asking the leader nothing.
+                let partition = self.partitions.get_mut(&state.topic_partition).unwrap();
+                let hw = partition.high_watermark;
+                let truncated = partition.truncate_to(me, hw);
+                partition.role = Role::Follower { truncating: false };
+                self.observe_opt(truncated);
+            }
             if state.leader == me {
                 // A leader whose ISR is itself can expose what it has right away.
                 let min_isr = self.min_insync_replicas(&state.topic_partition);

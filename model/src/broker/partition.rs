@@ -324,16 +324,26 @@ impl Partition {
 
     /// Followers outside the ISR that may join it: caught up to the HW, and into the current leader epoch
     /// (Kafka's `isFollowerInSync`: LEO >= HW and LEO >= the epoch's start offset).
-    pub fn replicas_to_add(&self, now_ms: u64, lag_max_ms: u64) -> Vec<BrokerId> {
+    /// Followers that caught up: fetched within `lag_max_ms`, with a LEO at the HW and (KAFKA-7128, when
+    /// `epoch_start_rule`) at the start of the leader's current epoch, below which a new leader's HW may lag.
+    pub fn replicas_to_add(
+        &self,
+        now_ms: u64,
+        lag_max_ms: u64,
+        epoch_start_rule: bool,
+    ) -> Vec<BrokerId> {
         let Role::Leader(state) = &self.role else {
             return Vec::new();
         };
-        let epoch_start = self
-            .log
-            .epochs
-            .entries()
-            .last()
-            .map_or(0, |e| e.start_offset);
+        let epoch_start = match epoch_start_rule {
+            true => self
+                .log
+                .epochs
+                .entries()
+                .last()
+                .map_or(0, |e| e.start_offset),
+            false => 0,
+        };
         state
             .followers
             .iter()

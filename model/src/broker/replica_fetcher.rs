@@ -3,6 +3,7 @@
 
 use super::partition::Role;
 use super::Broker;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET,
@@ -247,11 +248,13 @@ impl Broker {
     /// epoch this follower does not have, truncate to the end of our own epoch below it and ask again.
     fn truncate_to_epoch_end(&mut self, e: &EpochEndOffset) {
         let me = self.id;
+        let epoch_chain = self.config.fixes.has(Fix::Kip279EpochChainTruncation);
         let p = self.partitions.get_mut(&e.topic_partition).unwrap();
         let leo = p.log_end_offset();
         let (offset, done): (Offset, bool) = if e.end_offset == UNDEFINED_OFFSET {
             (p.high_watermark, true)
-        } else if e.leader_epoch == UNDEFINED_EPOCH {
+        } else if e.leader_epoch == UNDEFINED_EPOCH || !epoch_chain {
+            // Before KIP-279 the leader's end offset was taken as it came, whatever epoch it ended.
             (e.end_offset.min(leo), true)
         } else {
             let (follower_epoch, follower_end) = p.log.end_offset_for_epoch(e.leader_epoch);

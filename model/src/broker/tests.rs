@@ -708,3 +708,87 @@ fn answer_epoch_end(
         Message::OffsetsForLeaderEpochResponse(resp),
     )
 }
+
+/// A broker config with `fix` reverted: a historic Kafka bug put back.
+fn reverted(fix: crate::config::Fix) -> BrokerConfig {
+    let mut config = BrokerConfig::default();
+    config.fixes.reverted.insert(fix);
+    config
+}
+
+/// The fetch offset of the FetchRequest among `out`, if one was sent.
+fn fetch_offset(out: &[Output]) -> Option<Offset> {
+    out.iter().find_map(|o| match o {
+        Output::Send {
+            message: Message::FetchRequest(f),
+            ..
+        } => Some(f.partitions[0].fetch_offset),
+        _ => None,
+    })
+}
+
+/// Before KIP-101 a new follower truncated to its own HW and fetched from there, asking the leader nothing: the
+/// records above a lagging HW were thrown away even where the leader has them.
+#[test]
+fn with_kip_101_reverted_a_new_follower_truncates_to_its_hw_without_asking() {
+    let disk = disk_with(&[(0, 0, &[1, 2, 3, 4, 5])], 2);
+    let (b, out) = started(2, disk.clone(), 1, state(1, 1, &[1, 2]));
+    assert_eq!(
+        b.partitions[&tp()].log_end_offset(),
+        5,
+        "KIP-101: ask first"
+    );
+    assert_eq!(epoch_question(&out).1, 0);
+
+    let config = reverted(crate::config::Fix::Kip101LeaderEpochTruncation);
+    let (b, out) = started_with(config, 2, disk, 1, state(1, 1, &[1, 2]));
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 2);
+    assert_eq!(fetch_offset(&out), Some(2));
+    assert!(!out.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            message: Message::OffsetsForLeaderEpochRequest(_),
+            ..
+        }
+    )));
+}
+
+/// KIP-279's example with the fix reverted: the leader's end offset for its epoch 1 (8) is taken as it comes, so
+/// the follower keeps its epoch-0 records 3 and 4 and its epoch-2 record 5, none of which the leader has: the
+/// replicas diverge.
+#[test]
+fn with_kip_279_reverted_a_follower_keeps_records_the_leader_never_had() {
+    let disk = disk_with(&[(0, 0, &[1, 2, 3, 4, 5]), (5, 2, &[6])], 0);
+    let config = reverted(crate::config::Fix::Kip279EpochChainTruncation);
+    let (mut b, out) = started_with(config, 2, disk, 1, state(1, 3, &[1, 2]));
+    let (id, epoch) = epoch_question(&out);
+    assert_eq!(epoch, 2);
+    let out = answer_epoch_end(&mut b, 1, id, 1, 8);
+    assert_eq!(b.partitions[&tp()].log_end_offset(), 6, "nothing truncated");
+    assert_eq!(fetch_offset(&out), Some(6), "fetching past the divergence");
+}
+
+/// KAFKA-7128: a new leader's HW lags (2) behind what the old leader committed; a follower at 3 has reached that
+/// HW but not the start of the new epoch (5). With the fix it stays out of the ISR; reverted, the leader proposes
+/// it, though it lacks records 3 and 4 that may have been acknowledged.
+#[test]
+fn with_kafka_7128_reverted_a_follower_below_the_epoch_start_joins_the_isr() {
+    let proposals = |config: BrokerConfig| {
+        let disk = disk_with(&[(0, 0, &[1, 2, 3, 4, 5])], 2);
+        let (mut b, _) = started_with(config, 1, disk, 1, state(1, 1, &[1, 2]));
+        assert_eq!(b.partitions[&tp()].high_watermark, 2);
+        let out = follower_fetch(&mut b, 10, 3, 1, 3);
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    message: Message::AlterPartitionRequest(r),
+                    ..
+                } => Some(r.new_isr.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(proposals(BrokerConfig::default()), Vec::<Vec<i32>>::new());
+    let reverted = proposals(reverted(crate::config::Fix::Kafka7128IsrEpochStart));
+    assert_eq!(reverted, vec![vec![1, 2, 3]]);
+}

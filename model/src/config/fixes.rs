@@ -8,6 +8,20 @@ use std::collections::BTreeSet;
 /// A fix, named after the Kafka change that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Fix {
+    /// KIP-101's leader-epoch truncation: a replica that becomes a follower asks the leader (OffsetsForLeaderEpoch)
+    /// where their logs agree and truncates there. Reverted, it truncates to its own high watermark, as Kafka did
+    /// before 0.11: records above a lagging HW are thrown away (lost if acknowledged), and records the leader never
+    /// had survive below a new leader's appends (the replicas diverge).
+    Kip101LeaderEpochTruncation,
+    /// KIP-279's epoch-chain truncation: when the leader answers with an epoch the follower does not hold, the
+    /// follower truncates to the end of its own epoch below and asks again; when both hold it, to where the shorter
+    /// ends it. Reverted (KIP-101 alone), the follower truncates to the leader's end offset, keeping records of an
+    /// epoch it led that the leader never had: after fast leader changes the replicas diverge.
+    Kip279EpochChainTruncation,
+    /// KAFKA-7128: a follower joins the ISR only once its LEO reaches the leader's current epoch's start offset as
+    /// well as the HW. Reverted, a new leader whose HW still lags admits a follower that lacks records the old
+    /// leader had committed; when that follower leads, they are lost.
+    Kafka7128IsrEpochStart,
     /// KIP-98's producer-epoch fencing on the broker: a batch or marker from a producer epoch older than the one a
     /// partition knows is refused with INVALID_PRODUCER_EPOCH. Reverted, a zombie producer's writes land after its
     /// successor took over.
@@ -20,7 +34,10 @@ pub enum Fix {
 }
 
 impl Fix {
-    pub const ALL: [Fix; 2] = [
+    pub const ALL: [Fix; 5] = [
+        Fix::Kip101LeaderEpochTruncation,
+        Fix::Kip279EpochChainTruncation,
+        Fix::Kafka7128IsrEpochStart,
         Fix::Kip98ProducerEpochFencing,
         Fix::Kip429CooperativeRevocation,
     ];
@@ -28,6 +45,9 @@ impl Fix {
     /// The name a scenario uses.
     pub fn name(self) -> &'static str {
         match self {
+            Fix::Kip101LeaderEpochTruncation => "KIP-101",
+            Fix::Kip279EpochChainTruncation => "KIP-279",
+            Fix::Kafka7128IsrEpochStart => "KAFKA-7128",
             Fix::Kip98ProducerEpochFencing => "KIP-98",
             Fix::Kip429CooperativeRevocation => "KIP-429",
         }
