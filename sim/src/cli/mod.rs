@@ -1,5 +1,6 @@
 //! The `ksim` command line: `run` one seed, `sweep` many.
 
+mod bugs;
 mod check_determinism;
 mod compare;
 mod regressions;
@@ -63,6 +64,21 @@ enum Command {
         jobs: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Put each historic Kafka bug of the catalog back into the model, hunt it over seeds, and run the same seeds
+    /// with the fix in force: how soon each is caught, and whether the fixed model stays clean.
+    Bugs {
+        /// Seeds 0..N per bug.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Only this bug (its KIP or JIRA name).
+        #[arg(long)]
+        only: Option<String>,
+        /// Where the library scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
     },
     /// Replay every failure ever found (scenarios/regressions/seeds.toml) and check each stays fixed.
     Regressions {
@@ -198,6 +214,12 @@ pub fn main() -> ExitCode {
             Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
             Err(code) => code,
         },
+        Command::Bugs {
+            seeds,
+            jobs,
+            only,
+            scenarios,
+        } => bugs::bugs(&scenarios, seeds, jobs, only.as_deref()),
         Command::Regressions { file } => regressions::replay_all(&file),
         Command::CheckDeterminism {
             scenario,
