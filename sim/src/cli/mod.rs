@@ -101,33 +101,10 @@ enum Command {
     },
     /// Run a matrix of configurations against fault profiles (a file in scenarios/compare/) and report loss,
     /// availability, latency and throughput per cell, with Kafka's documented guarantees checked.
-    Compare {
-        matrix: PathBuf,
-        /// Seeds per cell as A..B (B excluded); default: 0..the matrix's `seeds`.
-        #[arg(long, value_parser = parse_seed_range)]
-        seeds: Option<(u64, u64)>,
-        /// Parallel runs (default: the number of cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Write compare-NAME.md, .json and .html into this folder instead of printing the Markdown.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Run one seed (`--seed`) of the cell numbered N in the report (the `#` column) and print its report,
-        /// as `ksim run` would; `--html` draws it.
-        #[arg(long, requires = "seed", conflicts_with_all = ["out", "seeds", "jobs"])]
-        cell: Option<usize>,
-        #[arg(long, requires = "cell")]
-        seed: Option<u64>,
-        #[arg(long, requires = "cell")]
-        html: Option<PathBuf>,
-        /// Render the reports from this compare JSON (written by `--out`) instead of running the matrix again:
-        /// for a change to the reports' presentation only.
-        #[arg(long, requires = "out", conflicts_with = "cell")]
-        from: Option<PathBuf>,
-    },
+    Compare(compare::CompareArgs),
 }
 
-fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
+pub(crate) fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
     let (a, b) = text
         .split_once("..")
         .ok_or_else(|| format!("seeds must look like A..B, not `{text}`"))?;
@@ -230,56 +207,6 @@ pub fn main() -> ExitCode {
             Ok(s) => check_determinism::check(&s, &scenario, seeds, jobs, madsim),
             Err(code) => code,
         },
-        Command::Compare {
-            matrix,
-            seeds,
-            jobs,
-            out,
-            cell,
-            seed,
-            html,
-            from,
-        } => {
-            let m = match scenario::load_matrix(&matrix) {
-                Ok(m) => m,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                }
-            };
-            if let (Some(n), Some(seed)) = (cell, seed) {
-                let cells = m.cells();
-                let Some(c) = cells.get(n) else {
-                    eprintln!(
-                        "error: {}: --cell {n}: the matrix has cells 0..{}",
-                        matrix.display(),
-                        cells.len()
-                    );
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                };
-                let path = matrix.display().to_string();
-                let command = format!(
-                    "cargo run --release -p ksim -- compare {path} --cell {n} --seed {seed}"
-                );
-                eprintln!("cell {n}: {} under {}", c.config.label(), c.profile.name);
-                let request = run::Request {
-                    reproduce: Some(command),
-                    html: html.as_deref(),
-                    ..run::Request::default()
-                };
-                return run::run(&m.scenario(c), &path, seed, request);
-            }
-            // Fail before hours of runs, not after.
-            if let Some(Err(e)) = out.as_deref().map(std::fs::create_dir_all) {
-                eprintln!("error: cannot create {}: {e}", out.unwrap().display());
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-            match from {
-                Some(json) => {
-                    compare::rerender(&json, out.as_deref().expect("clap requires --out"))
-                }
-                None => compare::compare(&m, seeds, jobs, out.as_deref()),
-            }
-        }
+        Command::Compare(args) => compare::command(args),
     }
 }
