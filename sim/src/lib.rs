@@ -8,6 +8,7 @@ pub mod determinism;
 pub mod history;
 pub mod host;
 pub mod nemesis;
+pub mod parallel;
 pub mod regressions;
 pub mod report;
 pub mod scenario;

@@ -2,12 +2,11 @@
 
 use crate::checkers::ViolationKind;
 use crate::host::run_seed;
+use crate::parallel::in_parallel;
 use crate::report::{self, RunReport};
 use crate::scenario::Scenario;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 #[derive(Serialize)]
 pub struct SweepSummary {
@@ -32,25 +31,12 @@ pub fn run_all(
     jobs: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<RunReport> {
-    let next = AtomicU64::new(seeds.0);
-    let reports = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.1 {
-                    return;
-                }
-                let output = run_seed(scenario, seed);
-                let r = report::build(scenario, path, &output);
-                reports.lock().unwrap().push(r);
-                on_done();
-            });
-        }
-    });
-    let mut reports = reports.into_inner().unwrap();
-    reports.sort_by_key(|r| r.seed);
-    reports
+    in_parallel((seeds.1 - seeds.0) as usize, jobs, |i| {
+        let output = run_seed(scenario, seeds.0 + i as u64);
+        let r = report::build(scenario, path, &output);
+        on_done();
+        r
+    })
 }
 
 pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {

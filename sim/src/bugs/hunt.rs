@@ -4,11 +4,10 @@
 use super::catalog::Bug;
 use crate::checkers::ViolationKind;
 use crate::host::run_seed;
+use crate::parallel::in_parallel;
 use crate::report;
 use crate::scenario::Scenario;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Hunt {
@@ -31,33 +30,22 @@ pub struct Hunt {
 pub fn hunt(bug: &Bug, scenario: &Scenario, path: &str, seeds: u64, jobs: usize) -> Hunt {
     let mut reverted = scenario.clone();
     (bug.revert)(&mut reverted);
-    let next = AtomicU64::new(0);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds {
-                    return;
-                }
-                // Wall time per seed: what finding the bug costs on this machine, never part of a run.
-                #[allow(clippy::disallowed_methods)]
-                let started = std::time::Instant::now();
-                let bad = run_seed(&reverted, seed);
-                let ms = started.elapsed().as_millis() as u64;
-                let shown: Vec<ViolationKind> = bad
-                    .violations
-                    .iter()
-                    .map(|v| v.kind)
-                    .filter(|k| bug.shows.contains(k))
-                    .collect();
-                let good = report::build(scenario, path, &run_seed(scenario, seed));
-                results.lock().unwrap().push((seed, shown, ms, good.ok));
-            });
-        }
+    let results = in_parallel(seeds as usize, jobs, |i| {
+        let seed = i as u64;
+        // Wall time per seed: what finding the bug costs on this machine, never part of a run.
+        #[allow(clippy::disallowed_methods)]
+        let started = std::time::Instant::now();
+        let bad = run_seed(&reverted, seed);
+        let ms = started.elapsed().as_millis() as u64;
+        let shown: Vec<ViolationKind> = bad
+            .violations
+            .iter()
+            .map(|v| v.kind)
+            .filter(|k| bug.shows.contains(k))
+            .collect();
+        let good = report::build(scenario, path, &run_seed(scenario, seed));
+        (seed, shown, ms, good.ok)
     });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|r| r.0);
     let caught: Vec<u64> = results
         .iter()
         .filter(|r| !r.1.is_empty())

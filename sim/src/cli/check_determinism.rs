@@ -4,11 +4,10 @@
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
 use crate::determinism::{first_divergence, Divergence};
 use crate::host::check_madsim_determinism;
+use crate::parallel::in_parallel;
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 /// What one seed showed.
 enum Verdict {
@@ -33,28 +32,17 @@ pub fn check(
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let next = AtomicU64::new(seeds.0);
-    let verdicts = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.1 {
-                    return;
-                }
-                let mut verdict = across_processes(path, seed, &dir);
-                if madsim && matches!(verdict, Verdict::Same { .. }) {
-                    if let Err(message) = check_madsim_determinism(scenario, seed) {
-                        verdict = Verdict::MadsimDiverged(message);
-                    }
-                }
-                verdicts.lock().unwrap().push((seed, verdict));
-            });
+    let verdicts = in_parallel((seeds.1 - seeds.0) as usize, jobs, |i| {
+        let seed = seeds.0 + i as u64;
+        let mut verdict = across_processes(path, seed, &dir);
+        if madsim && matches!(verdict, Verdict::Same { .. }) {
+            if let Err(message) = check_madsim_determinism(scenario, seed) {
+                verdict = Verdict::MadsimDiverged(message);
+            }
         }
+        (seed, verdict)
     });
     let _ = std::fs::remove_dir_all(&dir);
-    let mut verdicts = verdicts.into_inner().unwrap();
-    verdicts.sort_by_key(|(seed, _)| *seed);
     let mut code = EXIT_OK;
     for (seed, verdict) in &verdicts {
         match verdict {

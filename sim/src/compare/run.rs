@@ -6,10 +6,9 @@ use super::claims::{self, Claim};
 use super::matrix::{Matrix, Profile, VerdictRules};
 use super::measure::SeedMeasure;
 use crate::host::run_seed;
+use crate::parallel::in_parallel;
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Everything `ksim compare` found: a pure function of the matrix and the seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,32 +85,20 @@ pub fn run_cells(
     let cells: Vec<_> = indices.iter().map(|&i| all[i]).collect();
     let scenarios: Vec<Scenario> = cells.iter().map(|c| matrix.scenario(c)).collect();
     let per_cell = (seeds.1 - seeds.0) as usize;
-    let total = scenarios.len() * per_cell;
-    let next = AtomicUsize::new(0);
-    let measured: Mutex<Vec<Vec<SeedMeasure>>> = Mutex::new(vec![Vec::new(); scenarios.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let job = next.fetch_add(1, Ordering::Relaxed);
-                if job >= total {
-                    return;
-                }
-                let (cell, seed) = (job / per_cell, seeds.0 + (job % per_cell) as u64);
-                let scenario = &scenarios[cell];
-                let m = SeedMeasure::of(&run_seed(scenario, seed), scenario);
-                measured.lock().unwrap()[cell].push(m);
-                on_done();
-            });
-        }
+    let measured = in_parallel(scenarios.len() * per_cell, jobs, |job| {
+        let (cell, seed) = (job / per_cell, seeds.0 + (job % per_cell) as u64);
+        let scenario = &scenarios[cell];
+        let m = SeedMeasure::of(&run_seed(scenario, seed), scenario);
+        on_done();
+        m
     });
-    let mut measured = measured.into_inner().unwrap();
+    // Job order is cell by cell, seed by seed within each (a seed range is never empty).
+    let measured: Vec<&[SeedMeasure]> = measured.chunks(per_cell).collect();
     cells
         .iter()
         .zip(&scenarios)
-        .zip(measured.iter_mut())
+        .zip(measured)
         .map(|((cell, scenario), seeds)| {
-            // Threads finish in any order; the result must not depend on it.
-            seeds.sort_by_key(|m| m.seed);
             CellResult::of(
                 &cell.profile.name,
                 cell.config,

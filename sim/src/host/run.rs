@@ -545,12 +545,13 @@ pub(super) async fn simulate(
     let finals = final_state(&partitions, &controller, &brokers, &reader);
     let committed = final_committed(&s, &controller, &brokers);
     let now = clock.now_ms();
-    let mut rec = recorder.lock().unwrap();
-    rec.trace_event(now, &("final committed", &committed));
-    rec.history.groups.final_committed = committed;
-    rec.trace_event(now, &("final", &finals));
-    rec.history.final_partitions = finals;
-    drop(rec);
+    {
+        let mut rec = recorder.lock().unwrap();
+        rec.trace_event(now, &("final committed", &committed));
+        rec.history.groups.final_committed = committed;
+        rec.trace_event(now, &("final", &finals));
+        rec.history.final_partitions = finals;
+    }
     // Stop every node so its tasks, and the processes and logs they hold, are dropped with the runtime: tasks
     // left waiting on each other's channels would otherwise keep them all alive (megabytes per run).
     for id in nodes.values().chain([&final_reader]) {
