@@ -1055,7 +1055,7 @@ fn model_reverts_only_known_fixes() {
         &text,
         "revert",
         "model.revert[0]",
-        "the fixes are \"KIP-98\"",
+        "the fixes are \"KIP-101\", \"KIP-279\", \"KAFKA-7128\", \"KIP-98\", \"KIP-429\"",
     );
     let s = parse(&with("[model]\nrevert = [\"KIP-98\"]\n"), "t").unwrap();
     assert!(!s.broker.fixes.has(Fix::Kip98ProducerEpochFencing));
