@@ -4,6 +4,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// Threads for `--jobs`: as many as asked, else one per core; never none.
+pub fn threads(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 pub fn in_parallel<T: Send>(
     count: usize,
     threads: usize,

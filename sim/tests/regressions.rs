@@ -1,6 +1,7 @@
 //! Every failure ksim ever found (`scenarios/regressions/seeds.toml`) is replayed and must stay fixed.
 
 use ksim::checkers::ViolationKind;
+use ksim::parallel::in_parallel;
 use ksim::regressions::{self, Regression};
 use std::path::PathBuf;
 
@@ -12,21 +13,13 @@ fn file() -> PathBuf {
 fn every_regression_seed_stays_fixed() {
     let all = regressions::load(&file()).unwrap();
     assert!(all.len() >= 5, "{} regressions", all.len());
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = all
-            .iter()
-            .map(|r| {
-                scope.spawn(|| {
-                    regressions::replay(&file(), r)
-                        .map(|why| format!("{} seed {}: {why}", r.scenario, r.seed))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let failures: Vec<String> = in_parallel(all.len(), all.len(), |i| {
+        let r = &all[i];
+        regressions::replay(&file(), r).map(|why| format!("{} seed {}: {why}", r.scenario, r.seed))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

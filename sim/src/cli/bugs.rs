@@ -7,9 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn bugs(dir: &Path, seeds: u64, jobs: Option<usize>, only: Option<&str>) -> ExitCode {
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = crate::parallel::threads(jobs);
     let chosen: Vec<_> = CATALOG
         .iter()
         .filter(|b| only.is_none_or(|o| o == b.name))

@@ -24,9 +24,7 @@ pub fn check(
     jobs: Option<usize>,
     madsim: bool,
 ) -> ExitCode {
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = crate::parallel::threads(jobs);
     let dir = std::env::temp_dir().join(format!("ksim-determinism-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("error: cannot create {}: {e}", dir.display());

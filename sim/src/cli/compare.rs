@@ -85,9 +85,7 @@ fn compare(
     out: Option<&Path>,
 ) -> ExitCode {
     let seeds = seeds.unwrap_or((0, matrix.seeds));
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = crate::parallel::threads(jobs);
     let total = run::runs(matrix, seeds);
     let progress = ProgressBar::new(total);
     progress.set_style(

@@ -1,6 +1,7 @@
 //! `ksim regressions`: replays every failure ever found and says which stay fixed.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
+use crate::parallel::in_parallel;
 use crate::regressions;
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,13 +15,7 @@ pub fn replay_all(file: &Path) -> ExitCode {
         }
     };
     // A handful of seeds: one thread each.
-    let outcomes: Vec<Option<String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = all
-            .iter()
-            .map(|r| scope.spawn(|| regressions::replay(file, r)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let outcomes = in_parallel(all.len(), all.len(), |i| regressions::replay(file, &all[i]));
     let mut code = EXIT_OK;
     for (r, outcome) in all.iter().zip(&outcomes) {
         match outcome {

@@ -14,9 +14,7 @@ pub fn sweep(
     jobs: Option<usize>,
     json: bool,
 ) -> ExitCode {
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = crate::parallel::threads(jobs);
     let progress = ProgressBar::new(seeds.1 - seeds.0);
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {elapsed} (eta {eta})").unwrap(),
