@@ -22,7 +22,11 @@ pub fn draw_schedule(scenario: &Scenario, rng: &mut ChaCha8Rng) -> Vec<Scheduled
         })
         .collect();
     if let Some(random) = &scenario.faults.random {
-        schedule.extend(draw_random(scenario, random, rng));
+        let drawn = draw_random(scenario, random, rng);
+        // Drawn either way, so the draws after them are the seed's own (see `RandomFaults::apply`).
+        if random.apply {
+            schedule.extend(drawn);
+        }
     }
     schedule.sort_by_key(|f| f.at_ms);
     schedule

@@ -121,6 +121,10 @@ pub struct RandomFaults {
     pub interval_ms: (u64, u64),
     /// How long each fault lasts (ms), drawn uniformly.
     pub duration_ms: (u64, u64),
+    /// Whether the drawn faults happen. `apply = false` (what `ksim shrink` writes) still draws them, so every
+    /// later draw of the seed (the network's latencies, the nemesis's own choices) is what it was, while the
+    /// timeline alone is the schedule: a seed's drawn faults written out as a timeline replay its run exactly.
+    pub apply: bool,
 }
 
 /// The fault kinds the random nemesis can draw.

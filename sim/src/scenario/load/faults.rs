@@ -81,12 +81,13 @@ pub(super) fn faults(t: &Table, limits: &Limits) -> Res<Faults> {
 }
 
 fn random(t: &Table) -> Res<RandomFaults> {
-    t.only(&["kinds", "interval_ms", "duration_ms"])?;
+    t.only(&["kinds", "interval_ms", "duration_ms", "apply"])?;
     Ok(RandomFaults {
         kinds: t.req("kinds", kinds)?,
         interval_ms: t.req("interval_ms", |v| v.range(0))?,
         // A fault of length 0 back to back with a gap of 0 would never let the schedule advance.
         duration_ms: t.req("duration_ms", |v| v.range(1))?,
+        apply: t.or("apply", true, Value::bool)?,
     })
 }
 

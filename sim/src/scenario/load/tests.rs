@@ -334,6 +334,7 @@ fn full_expected() -> Scenario {
                 ],
                 interval_ms: (5_000, 15_000),
                 duration_ms: (2_000, 10_000),
+                apply: true,
             }),
             timeline: vec![
                 scheduled(
