@@ -44,6 +44,10 @@ compare:
 check-determinism scenario seeds="0..20":
     cargo run --release -p ksim -- check-determinism {{scenario}} --seeds {{seeds}} --madsim
 
+# Shrink a failing seed to a small scenario file that fails the same way: just shrink scenarios/acks-1-leader-crash.toml 1
+shrink scenario seed out="shrunk.toml":
+    cargo run --release -p ksim -- shrink {{scenario}} --seed {{seed}} --out {{out}}
+
 # Replay every failure ever found (scenarios/regressions/seeds.toml).
 regressions:
     cargo run --release -p ksim -- regressions

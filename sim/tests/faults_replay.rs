@@ -2,7 +2,8 @@
 //! edited schedule is a run of its own, as deterministic as any other.
 
 use ksim::host::{run_seed, run_seed_with, RunOptions};
-use ksim::scenario::{faults_file, load, load_faults};
+use ksim::scenario::{faults_file, load, load_faults, parse};
+use ksim::shrink::with_schedule;
 use std::path::{Path, PathBuf};
 
 fn scenario_path(name: &str) -> String {
@@ -45,6 +46,24 @@ fn a_runs_own_schedule_written_and_replayed_gives_the_same_run() {
         );
         assert_eq!(replayed.trace_hash, original.trace_hash, "{name}");
         assert_eq!(replayed.violations, original.violations, "{name}");
+    }
+}
+
+/// What `ksim shrink` starts from: the seed's drawn faults as the scenario's own `[[faults.at]]` timeline, with
+/// its random faults drawn but not applied (`apply = false`), so the seed's later draws and the run stay the same.
+#[test]
+fn a_seeds_drawn_faults_written_into_the_scenario_as_a_timeline_replay_its_run() {
+    for (name, seed) in [("acks-all-min-insync-2", 3), ("group-rebalance-storm", 0)] {
+        let text = std::fs::read_to_string(scenario_path(name)).unwrap();
+        let scenario = parse(&text, name).unwrap();
+        let original = run_seed(&scenario, seed);
+        assert!(original.schedule.len() >= 2, "{name}: faults were drawn");
+        let scripted = parse(&with_schedule(&text, &original.schedule), name).unwrap();
+        assert!(!scripted.faults.random.as_ref().unwrap().apply);
+        assert_eq!(scripted.faults.timeline, original.schedule, "{name}");
+        let replayed = run_seed(&scripted, seed);
+        assert_eq!(replayed.schedule, original.schedule, "{name}");
+        assert_eq!(replayed.trace_hash, original.trace_hash, "{name}");
     }
 }
 

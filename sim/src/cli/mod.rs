@@ -5,6 +5,7 @@ mod check_determinism;
 mod compare;
 mod regressions;
 mod run;
+mod shrink;
 mod sweep;
 
 use crate::scenario::{self, Scenario};
@@ -102,6 +103,9 @@ enum Command {
     /// Run a matrix of configurations against fault profiles (a file in scenarios/compare/) and report loss,
     /// availability, latency and throughput per cell, with Kafka's documented guarantees checked.
     Compare(compare::CompareArgs),
+    /// Reduce a failing seed to a small scenario file that fails the same way: fewer faults, shorter windows,
+    /// fewer brokers, records and clients, keeping the violation kind.
+    Shrink(shrink::ShrinkArgs),
 }
 
 pub(crate) fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
@@ -208,5 +212,6 @@ pub fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Compare(args) => compare::command(args),
+        Command::Shrink(args) => shrink::command(args),
     }
 }
