@@ -6,6 +6,12 @@
 //! fenced) may still be finishing the batch it polled while it owned them: Kafka's classic protocol lets such a
 //! zombie run on and fences its commits by generation instead, so (c) excuses that batch. A member that gave a
 //! partition up itself (`onPartitionsRevoked`) has promised to be done with it: processing after that is judged.
+//!
+//! Kafka promises exclusive ownership only among the members of a generation: one partition to one member per
+//! generation, and (cooperative) a partition revoked by its owner before a later generation hands it on. A member
+//! the coordinator dropped (it did not rejoin within the rebalance timeout, its session ran out) is outside that
+//! promise until it hears so, at its next heartbeat or poll; (b) excuses it whether it then learns (a loss) or
+//! crashes first.
 
 use super::support;
 use super::{Violation, ViolationKind};
@@ -49,6 +55,8 @@ struct Span<'a> {
     /// the coordinator had already removed (the classic protocol lets one run on until it next hears from the
     /// coordinator, and fences its commits by generation).
     lost: bool,
+    /// Ended by the member's crash (`Stopped`), before it learnt anything more.
+    stopped: bool,
 }
 
 impl Span<'_> {
@@ -113,6 +121,7 @@ fn ownership(ops: &[GroupOp]) -> BTreeMap<Key<'_>, Vec<Span<'_>>> {
                         from_ms: *at_ms,
                         to_ms: None,
                         lost: false,
+                        stopped: false,
                     });
                     span.generations.insert(*generation);
                     span.member_id = member_id;
@@ -138,7 +147,8 @@ fn ownership(ops: &[GroupOp]) -> BTreeMap<Key<'_>, Vec<Span<'_>>> {
                 process,
                 at_ms,
             } => {
-                for (tp, span) in open.remove(&(group.as_str(), *process)).unwrap_or_default() {
+                for (tp, mut span) in open.remove(&(group.as_str(), *process)).unwrap_or_default() {
+                    span.stopped = true;
                     close(&mut spans, (group, tp), span, (index, *at_ms));
                 }
             }
@@ -272,6 +282,7 @@ fn generation_records(
 /// which already names that generation's double assignment. An older span that ended in `onPartitionsLost` is a
 /// member the coordinator had already removed (its session or rebalance timeout ran out) that had not heard so
 /// yet: the classic protocol allows that zombie and fences its commits by generation, so it is not judged here.
+/// Nor is one cut short by a crash before it heard (see [`crashed_before_it_heard`]).
 fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (&key, list) in spans {
@@ -279,7 +290,7 @@ fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation>
             for b in &list[i + 1..] {
                 let overlapping = a.from < b.to && b.from < a.to;
                 // `a` began first: if it ended in a loss, it was the removed member.
-                let zombie = a.lost;
+                let zombie = a.lost || crashed_before_it_heard(a, b);
                 if a.process == b.process
                     || !overlapping
                     || zombie
@@ -292,6 +303,25 @@ fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation>
         }
     }
     violations
+}
+
+/// Whether `a`, which began first, was a member the coordinator had dropped before `b`'s generation formed and
+/// that crashed before it heard so.
+///
+/// Every assignment a member takes up while it owns a partition either keeps it (its generation joins the span)
+/// or ends the span, so a span whose newest generation is older than `b`'s oldest never reached `b`'s generation.
+/// A classic generation is formed from the members that rejoined: a member of the generation before that did not
+/// is dropped when the rebalance timeout runs out (`max.poll.interval.ms`; its session may run out first). It learns
+/// at its next heartbeat (UNKNOWN_MEMBER_ID) or poll and gives its partitions up as lost (`onJoinPrepare`); one
+/// that crashes first never records the loss, but it was the same zombie, outside what Kafka promises.
+///
+/// A member that did rejoin `b`'s generation and crashed before its SyncGroup answer looks the same. Then the
+/// assignor saw it claim the partition (cooperative) or it had revoked it before rejoining (eager), so `b` got it
+/// only if that generation's assignment was wrong: a blind spot as wide as the milliseconds between a JoinGroup
+/// answer and a SyncGroup answer. A member that lives to take its assignment up is judged: the assignment either
+/// keeps the partition (two owners in one generation, part (a)) or ends the span after `b` began (not excused).
+fn crashed_before_it_heard(a: &Span, b: &Span) -> bool {
+    a.stopped && a.generations.last() < b.generations.first()
 }
 
 /// `a` began no later than `b`, so the overlap begins when `b` does.
@@ -566,5 +596,41 @@ mod tests {
             },
         ];
         assert_eq!(check(&group_history(ops, None)), vec![]);
+    }
+
+    #[test]
+    fn a_dropped_member_that_crashes_before_it_hears_is_not_a_double_owner() {
+        // Seed 448 of group-rebalance-storm in small: member 1 stalls in generation 9, the coordinator drops it when
+        // the rebalance timeout runs out and forms generation 10 without it, giving p to member 2; member 1 crashes
+        // before its next heartbeat would have told it (UNKNOWN_MEMBER_ID), so no loss is ever recorded.
+        let p = tp(0);
+        let ops = vec![
+            assigned(1, 9, &[&p], 10),
+            processed(1, 9, &p, &records(0..2), 20, 25),
+            assigned(2, 10, &[&p], 5_000),
+            processed(2, 10, &p, &records(2..3), 5_001, 5_002),
+            stopped(1, 5_050),
+        ];
+        assert_eq!(check(&group_history(ops, None)), vec![]);
+    }
+
+    #[test]
+    fn a_member_that_crashes_owning_a_partition_of_its_own_newer_generation_is_still_judged() {
+        // Member 1 took p up in generation 11 while member 2, whose generation-10 assignment arrived late, still held
+        // it: member 1 was no dropped zombie, so its crash does not excuse the overlap.
+        let p = tp(0);
+        let ops = vec![
+            assigned(1, 11, &[&p], 10),
+            assigned(2, 10, &[&p], 12),
+            processed(2, 10, &p, &records(0..1), 13, 14),
+            stopped(1, 20),
+        ];
+        let violations = check(&group_history(ops, None));
+        assert_eq!(violations.len(), 1, "{violations:#?}");
+        assert_eq!(
+            violations[0].message,
+            "member 1 (m1, generation 11, from 10 ms to 20 ms) and member 2 (m2, generation 10, from 12 ms to the \
+             end) of group g owned t-0 at once from 12 ms"
+        );
     }
 }
