@@ -12,12 +12,13 @@ fn scenario_path(name: &str) -> String {
 }
 
 /// A seed that exposes each bug (found by `ksim bugs`; KAFKA-7128 has none yet: see the README).
-const KNOWN: [(&str, u64); 5] = [
+const KNOWN: [(&str, u64); 6] = [
     ("KIP-101", 12),
     ("KIP-279", 243),
     ("KIP-98", 0),
     ("KIP-966", 0),
     ("KIP-429", 2),
+    ("KAFKA-15583", 9),
 ];
 
 #[test]

@@ -47,19 +47,19 @@ impl Broker {
         for fp in partitions {
             let lag_max = self.config.replica_lag_time_max_ms;
             let epoch_start_rule = self.config.fixes.has(Fix::Kafka7128IsrEpochStart);
+            let fence_epochs = self.config.fixes.has(Fix::Kip320FetchLeaderEpoch);
             let me = self.id;
             let min_isr = self.min_insync_replicas(&fp.topic_partition);
+            let hw_min_isr = self.hw_min_isr(min_isr);
             let Some(p) = self.partitions.get_mut(&fp.topic_partition) else {
                 continue;
             };
-            if !p.is_leader()
-                || fp.current_leader_epoch != Some(p.leader_epoch)
-                || fp.fetch_offset > p.log_end_offset()
-            {
+            let epoch_fenced = fence_epochs && fp.current_leader_epoch != Some(p.leader_epoch);
+            if !p.is_leader() || epoch_fenced || fp.fetch_offset > p.log_end_offset() {
                 continue;
             }
             p.record_follower_fetch(follower, fp.fetch_offset, now_ms);
-            let hw = p.maybe_advance_leader_hw(me, min_isr);
+            let hw = p.maybe_advance_leader_hw(me, hw_min_isr);
             let expand = p.pending_isr().is_none()
                 && !p
                     .replicas_to_add(now_ms, lag_max, epoch_start_rule)
@@ -76,7 +76,9 @@ impl Broker {
         let Some(partition) = self.partitions.get(&p.topic_partition) else {
             return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
         };
-        if let Some(epoch) = p.current_leader_epoch {
+        // Before KIP-320 a fetch named no leader epoch: whoever thought itself leader served it.
+        let fence_epochs = self.config.fixes.has(Fix::Kip320FetchLeaderEpoch);
+        if let Some(epoch) = p.current_leader_epoch.filter(|_| fence_epochs) {
             if epoch < partition.leader_epoch {
                 return Some(ErrorCode::FENCED_LEADER_EPOCH);
             }

@@ -127,6 +127,7 @@ impl Broker {
     ) -> Result<(), ErrorCode> {
         let tp = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition);
         let min_isr = self.min_insync_replicas(&tp);
+        let hw_min_isr = self.hw_min_isr(min_isr);
         let fence_epochs = self.config.fixes.has(Fix::Kip98ProducerEpochFencing);
         let me = self.id;
         let log = self
@@ -159,7 +160,7 @@ impl Broker {
             control: None,
         };
         let base = log.append_as_leader(records, batch_producer, attributes, now_ms);
-        let hw = log.maybe_advance_leader_hw(me, min_isr);
+        let hw = log.maybe_advance_leader_hw(me, hw_min_isr);
         self.observe_opt(hw);
         self.group_coordinators
             .get_mut(&partition)

@@ -70,6 +70,7 @@ impl Broker {
         }
         let me = self.id;
         let min_isr = self.min_insync_replicas(&resp.topic_partition);
+        let hw_min_isr = self.hw_min_isr(min_isr);
         let Some(p) = self.partitions.get_mut(&resp.topic_partition) else {
             return;
         };
@@ -104,7 +105,7 @@ impl Broker {
             isr: resp.isr,
             partition_epoch: resp.partition_epoch,
         };
-        let hw = p.maybe_advance_leader_hw(me, min_isr);
+        let hw = p.maybe_advance_leader_hw(me, hw_min_isr);
         self.observe(observation);
         self.observe_opt(hw);
         self.try_complete_produces(now_ms);

@@ -81,11 +81,12 @@ impl Broker {
             if state.leader == me {
                 // A leader whose ISR is itself can expose what it has right away.
                 let min_isr = self.min_insync_replicas(&state.topic_partition);
+                let hw_min_isr = self.hw_min_isr(min_isr);
                 let hw = self
                     .partitions
                     .get_mut(&state.topic_partition)
                     .unwrap()
-                    .maybe_advance_leader_hw(me, min_isr);
+                    .maybe_advance_leader_hw(me, hw_min_isr);
                 self.observe_opt(hw);
             }
             // Waiting produces of an epoch this broker no longer leads get NOT_LEADER_OR_FOLLOWER now.

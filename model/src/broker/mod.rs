@@ -19,7 +19,7 @@ mod write_txn_markers;
 
 pub use partition::{FollowerProgress, LeaderState, Partition, Role};
 
-use crate::config::{BrokerConfig, LogConfig, TopicConfig};
+use crate::config::{BrokerConfig, Fix, LogConfig, TopicConfig};
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::observe::Observation;
 use crate::output::Output;
@@ -330,6 +330,15 @@ impl Broker {
             .map_or(self.config.min_insync_replicas, |t| t.min_insync_replicas);
         let replicas = self.partitions.get(tp).map_or(0, |p| p.replicas.len());
         configured.min(replicas.max(1))
+    }
+
+    /// The ISR size below which the leader's HW stays put: the effective `min_isr` (KAFKA-15583's strict rule), or
+    /// 0 with that fix reverted, so the HW follows whatever ISR is left, as before Kafka 3.7.
+    fn hw_min_isr(&self, min_isr: usize) -> usize {
+        match self.config.fixes.has(Fix::Kafka15583StrictMinIsrHw) {
+            true => min_isr,
+            false => 0,
+        }
     }
 
     fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) {

@@ -61,6 +61,7 @@ impl Broker {
         p: ProducePartition,
     ) -> PendingPartition {
         let min_isr = self.min_insync_replicas(&p.topic_partition);
+        let hw_min_isr = self.hw_min_isr(min_isr);
         let fence_epochs = self.config.fixes.has(Fix::Kip98ProducerEpochFencing);
         let mut pending = PendingPartition {
             tp: p.topic_partition.clone(),
@@ -126,7 +127,7 @@ impl Broker {
             partition.log.file.flush();
         }
         // A single-member ISR advances the HW on append.
-        let hw = partition.maybe_advance_leader_hw(self.id, min_isr);
+        let hw = partition.maybe_advance_leader_hw(self.id, hw_min_isr);
         self.observe_opt(hw);
         pending
     }

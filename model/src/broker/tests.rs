@@ -792,3 +792,36 @@ fn with_kafka_7128_reverted_a_follower_below_the_epoch_start_joins_the_isr() {
     let reverted = proposals(reverted(crate::config::Fix::Kafka7128IsrEpochStart));
     assert_eq!(reverted, vec![vec![1, 2, 3]]);
 }
+
+/// KAFKA-15583: leader 1's ISR is itself alone with min.insync.replicas=2, and it holds records 0..3 its followers
+/// lack. With the strict rule its HW stays at 0 (the eligible leaders hold it); reverted, the HW runs to 3 and
+/// exposes records no eligible leader has.
+#[test]
+fn with_kafka_15583_reverted_a_lone_leader_advances_its_hw_below_min_isr() {
+    let hw = |config: BrokerConfig| {
+        let disk = disk_with(&[(0, 0, &[1, 2, 3])], 0);
+        let (b, _) = started_with(config, 1, disk, 2, state(1, 1, &[1]));
+        b.partitions[&tp()].high_watermark
+    };
+    assert_eq!(hw(BrokerConfig::default()), 0);
+    assert_eq!(
+        hw(reverted(crate::config::Fix::Kafka15583StrictMinIsrHw)),
+        3
+    );
+}
+
+/// KIP-320: leader 1 in epoch 3 fences a fetcher that names epoch 2 or 4. Reverted, it serves both, as brokers
+/// did before fetches carried the leader epoch.
+#[test]
+fn with_kip_320_reverted_a_stale_or_future_leader_epoch_is_served() {
+    let config = reverted(crate::config::Fix::Kip320FetchLeaderEpoch);
+    let (mut b, _) = started_with(config, 1, Disk::default(), 1, state(1, 3, &[1, 2]));
+    assert_eq!(
+        fetch_errors(&follower_fetch(&mut b, 1, 2, 2, 0)),
+        vec![ErrorCode::NONE]
+    );
+    assert_eq!(
+        fetch_errors(&follower_fetch(&mut b, 1, 2, 4, 0)),
+        vec![ErrorCode::NONE]
+    );
+}

@@ -314,6 +314,7 @@ impl Broker {
         };
         let tp = TopicPartition::new(TRANSACTION_STATE_TOPIC, partition);
         let min_isr = self.min_insync_replicas(&tp);
+        let hw_min_isr = self.hw_min_isr(min_isr);
         let me = self.id;
         let log_partition = self
             .partitions
@@ -340,7 +341,7 @@ impl Broker {
             BatchAttributes::default(),
             now_ms,
         );
-        let hw = log_partition.maybe_advance_leader_hw(me, min_isr);
+        let hw = log_partition.maybe_advance_leader_hw(me, hw_min_isr);
         self.observe_opt(hw);
         // The answer's error is decided now (CONCURRENT_TRANSACTIONS for a fencing InitProducerId, after which
         // the client retries); it is sent once the record commits.

@@ -49,6 +49,7 @@ impl Broker {
         tp: &crate::ids::TopicPartition,
     ) -> PendingPartition {
         let min_isr = self.min_insync_replicas(tp);
+        let hw_min_isr = self.hw_min_isr(min_isr);
         let fence_epochs = self.config.fixes.has(Fix::Kip98ProducerEpochFencing);
         let mut pending = PendingPartition {
             tp: tp.clone(),
@@ -103,7 +104,7 @@ impl Broker {
             partition.append_as_leader(Arc::from([record]), Some(producer), attributes, now_ms);
         pending.required_offset = pending.base_offset + 1;
         pending.leader_epoch = partition.leader_epoch;
-        let hw = partition.maybe_advance_leader_hw(self.id, min_isr);
+        let hw = partition.maybe_advance_leader_hw(self.id, hw_min_isr);
         self.observe_opt(hw);
         pending
     }

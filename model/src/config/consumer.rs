@@ -1,5 +1,6 @@
 //! Consumer settings by Kafka's names and defaults (the subset a partition reader needs).
 
+use super::Fixes;
 use crate::consumer::StartPosition;
 use crate::group::assignor::Assignor;
 use crate::protocol::IsolationLevel;
@@ -19,6 +20,9 @@ pub struct ConsumerConfig {
     pub metadata_max_age_ms: u64,
     /// `isolation.level`
     pub isolation_level: IsolationLevel,
+    /// Kafka fixes this client has reverted (a run's `[model] revert`; none by default).
+    #[serde(default)]
+    pub fixes: Fixes,
 }
 
 impl Default for ConsumerConfig {
@@ -30,6 +34,7 @@ impl Default for ConsumerConfig {
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
             isolation_level: IsolationLevel::ReadUncommitted,
+            fixes: Fixes::default(),
         }
     }
 }

@@ -31,15 +31,29 @@ pub enum Fix {
     /// next owner, assigned in the following generation, is its only reader. Reverted, the member runs
     /// `onPartitionsRevoked` but keeps fetching and returning the partition's records.
     Kip429CooperativeRevocation,
+    /// KIP-320 (Kafka 2.1): a consumer names the leader epoch it believes current in every Fetch (a broker with
+    /// another epoch answers FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH), and after a leader change it asks the new
+    /// leader (OffsetsForLeaderEpoch) where the epoch of its last consumed record ends, seeking back there if the
+    /// log it read was truncated. Reverted, the consumer fetches as clients did before 2.1: no epoch, no
+    /// validation, so after an unclean election it carries on from its old position in the new leader's log and
+    /// never reads the records the new leader wrote below it.
+    Kip320FetchLeaderEpoch,
+    /// KAFKA-15583 (Kafka 3.7, part of KIP-966): the leader's high watermark stays put while the ISR is smaller
+    /// than `min.insync.replicas`, so every replica that left the ISR on the way down (the Eligible Leader Replicas)
+    /// holds the HW. Reverted, the HW follows whatever ISR is left, as it did before 3.7: a leader alone in its ISR
+    /// exposes records no other replica has, and an eligible leader elected after it dies lacks them.
+    Kafka15583StrictMinIsrHw,
 }
 
 impl Fix {
-    pub const ALL: [Fix; 5] = [
+    pub const ALL: [Fix; 7] = [
         Fix::Kip101LeaderEpochTruncation,
         Fix::Kip279EpochChainTruncation,
         Fix::Kafka7128IsrEpochStart,
         Fix::Kip98ProducerEpochFencing,
         Fix::Kip429CooperativeRevocation,
+        Fix::Kip320FetchLeaderEpoch,
+        Fix::Kafka15583StrictMinIsrHw,
     ];
 
     /// The name a scenario uses.
@@ -50,6 +64,8 @@ impl Fix {
             Fix::Kafka7128IsrEpochStart => "KAFKA-7128",
             Fix::Kip98ProducerEpochFencing => "KIP-98",
             Fix::Kip429CooperativeRevocation => "KIP-429",
+            Fix::Kip320FetchLeaderEpoch => "KIP-320",
+            Fix::Kafka15583StrictMinIsrHw => "KAFKA-15583",
         }
     }
 

@@ -3,6 +3,7 @@
 use super::partition::Leader;
 use super::requests::Pending;
 use super::{Consumer, ConsumerEvent};
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::output::Output;
@@ -44,7 +45,12 @@ impl Consumer {
     ) -> FetchPartition {
         FetchPartition {
             topic_partition: tp.clone(),
-            current_leader_epoch: Some(leader.epoch),
+            // Before KIP-320 a fetch named no leader epoch, so no broker could fence it.
+            current_leader_epoch: self
+                .config
+                .fixes
+                .has(Fix::Kip320FetchLeaderEpoch)
+                .then_some(leader.epoch),
             fetch_offset: position.unwrap_or(0),
             max_records: if position.is_some() {
                 self.config.max_poll_records

@@ -4,6 +4,7 @@
 use super::partition::Leader;
 use super::requests::{Pending, ValidationTarget};
 use super::Consumer;
+use crate::config::Fix;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition, UNDEFINED_EPOCH, UNDEFINED_OFFSET,
@@ -21,6 +22,13 @@ const CONSUMER_REPLICA_ID: BrokerId = -1;
 impl Consumer {
     /// One OffsetsForLeaderEpoch per leader for the partitions awaiting validation that none is in flight for.
     pub(super) fn send_validations(&mut self, now_ms: u64) {
+        if !self.config.fixes.has(Fix::Kip320FetchLeaderEpoch) {
+            // Before KIP-320 a consumer took its position as valid on any leader: nothing to ask.
+            for p in self.partitions.values_mut() {
+                p.awaiting_validation = false;
+            }
+            return;
+        }
         for (broker, targets) in self.validations_by_leader() {
             self.send_validation(now_ms, broker, targets);
         }

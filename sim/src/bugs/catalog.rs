@@ -24,7 +24,7 @@ fn revert(s: &mut Scenario, fix: Fix) {
 
 use ViolationKind::*;
 
-pub const CATALOG: [Bug; 6] = [
+pub const CATALOG: [Bug; 7] = [
     Bug {
         name: "KIP-101",
         what: "a new follower truncates to its own high watermark instead of asking the leader where their logs agree",
@@ -66,5 +66,12 @@ pub const CATALOG: [Bug; 6] = [
         scenario: "group-rebalance-storm",
         revert: |s| revert(s, Fix::Kip429CooperativeRevocation),
         shows: &[DoubleOwner],
+    },
+    Bug {
+        name: "KAFKA-15583",
+        what: "a leader alone in its ISR advances the HW below min.insync.replicas, past every eligible leader replica",
+        scenario: "eligible-leaders-isr-shrink",
+        revert: |s| revert(s, Fix::Kafka15583StrictMinIsrHw),
+        shows: &[CommittedLost, Divergence],
     },
 ];

@@ -441,11 +441,17 @@ pub(super) async fn simulate(
             spawn_client(&mut nodes, id, Arc::new(Mutex::new(client)));
         }
     }
-    let read_committed = ConsumerConfig {
-        isolation_level: IsolationLevel::ReadCommitted,
+    // The workload's consumers run with the scenario's reverted fixes (KIP-320 is a client change too); the final
+    // reader never does, so the final logs are read the same way in every run.
+    let workload_consumer = ConsumerConfig {
+        fixes: s.broker.fixes.clone(),
         ..s.consumer.clone()
     };
-    let consumers = (1..=s.workload.consumers).map(|c| (100 + c, s.consumer.clone()));
+    let read_committed = ConsumerConfig {
+        isolation_level: IsolationLevel::ReadCommitted,
+        ..workload_consumer.clone()
+    };
+    let consumers = (1..=s.workload.consumers).map(|c| (100 + c, workload_consumer.clone()));
     let committed_readers =
         (1..=s.workload.read_committed_consumers).map(|c| (150 + c, read_committed.clone()));
     for (id, config) in consumers.chain(committed_readers) {

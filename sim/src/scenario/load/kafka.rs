@@ -340,6 +340,8 @@ pub(super) fn consumer(t: &Table) -> Res<ConsumerConfig> {
             v.int_in(0, LONG)
         })?,
         isolation_level: t.or("isolation.level", d.isolation_level, isolation_level)?,
+        // `[model] revert` reaches the workload's consumers when a run starts.
+        fixes: d.fixes,
     })
 }
 

@@ -305,6 +305,7 @@ fn full_expected() -> Scenario {
             retry_backoff_ms: 50,
             metadata_max_age_ms: 16,
             isolation_level: IsolationLevel::ReadCommitted,
+            fixes: Default::default(),
         },
         workload: Workload {
             producers: 2,
@@ -1056,7 +1057,7 @@ fn model_reverts_only_known_fixes() {
         &text,
         "revert",
         "model.revert[0]",
-        "the fixes are \"KIP-101\", \"KIP-279\", \"KAFKA-7128\", \"KIP-98\", \"KIP-429\"",
+        "the fixes are \"KIP-101\", \"KIP-279\", \"KAFKA-7128\", \"KIP-98\", \"KIP-429\", \"KIP-320\", \"KAFKA-15583\"",
     );
     let s = parse(&with("[model]\nrevert = [\"KIP-98\"]\n"), "t").unwrap();
     assert!(!s.broker.fixes.has(Fix::Kip98ProducerEpochFencing));
