@@ -12,6 +12,7 @@ pub mod parallel;
 pub mod regressions;
 pub mod report;
 pub mod scenario;
+pub mod swarm;
 pub mod sweep;
 pub mod view;
 pub mod workload;
