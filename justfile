@@ -25,6 +25,10 @@ view-check:
 sweep scenario seeds jobs="2":
     cargo run --release -p ksim -- sweep {{scenario}} --seeds {{seeds}} --jobs {{jobs}}
 
+# Swarm testing: each seed also draws its fault mix, rates, latency and workload: just swarm scenarios/eos-pipeline.toml 0..100
+swarm scenario seeds jobs="2":
+    cargo run --release -p ksim -- sweep {{scenario}} --seeds {{seeds}} --jobs {{jobs}} --swarm
+
 # Sweep every scenario in the library over 200 seeds.
 sweep-all seeds="0..200":
     for f in scenarios/*.toml; do cargo run --release -p ksim -- sweep "$f" --seeds {{seeds}} --jobs 2 || exit 1; done

@@ -13,6 +13,7 @@ pub mod regressions;
 pub mod report;
 pub mod scenario;
 pub mod shrink;
+pub mod swarm;
 pub mod sweep;
 pub mod view;
 pub mod workload;

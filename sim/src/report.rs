@@ -5,6 +5,7 @@ use crate::checkers::{Violation, ViolationKind};
 use crate::history::{GroupOp, History, Outcome};
 use crate::host::RunOutput;
 use crate::scenario::{Scenario, ScheduledFault};
+use crate::swarm::SwarmDraw;
 use ksim_model::observe::Observation;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -102,6 +103,9 @@ pub struct RunReport {
     /// Topics whose partition count the controller raised during the run, in the order it did.
     pub partition_growth: Vec<PartitionGrowth>,
     pub reproduce: String,
+    /// What the seed drew for a swarm run (`--swarm`); absent from a plain run's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmDraw>,
 }
 
 /// One CreatePartitions the controller carried out: when, which topic, and its partition count before and after.
@@ -225,13 +229,80 @@ pub fn build(scenario: &Scenario, scenario_path: &str, run: &RunOutput) -> RunRe
         faults: run.schedule.clone(),
         partition_growth: partition_growth(run),
         reproduce: reproduce_command(scenario_path, run.seed),
+        swarm: None,
     }
+}
+
+/// The report of a swarm run: `build`'s against the derived scenario (whose expectations are the base's), with
+/// the draw, and a reproduce command that derives the same scenario again.
+pub fn build_swarm(
+    derived: &Scenario,
+    scenario_path: &str,
+    run: &RunOutput,
+    draw: SwarmDraw,
+) -> RunReport {
+    let mut r = build(derived, scenario_path, run);
+    r.reproduce = format!("{} --swarm", r.reproduce);
+    r.swarm = Some(draw);
+    r
+}
+
+/// The swarm draw as one line of a text report.
+fn swarm_line(d: &SwarmDraw) -> String {
+    let kinds: Vec<String> = d
+        .kinds
+        .iter()
+        .map(|k| {
+            serde_json::to_value(k)
+                .expect("kind serializes")
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    let timeline = match d.timeline_kept {
+        None => "",
+        Some(true) => "; scripted faults kept",
+        Some(false) => "; scripted faults dropped",
+    };
+    let mut workload = format!(
+        "producers {} at {}/s, keys {}, consumers {}",
+        d.producers, d.records_per_second, d.keys, d.consumers
+    );
+    if d.read_committed_consumers > 0 {
+        workload.push_str(&format!(
+            ", read_committed consumers {}",
+            d.read_committed_consumers
+        ));
+    }
+    if d.transactional_producers > 0 {
+        workload.push_str(&format!(
+            ", transactional producers {} ({} records each, {} zombie restarts)",
+            d.transactional_producers, d.records_per_transaction, d.zombie_restarts
+        ));
+    }
+    if let Some(members) = d.group_members {
+        workload.push_str(&format!(", group members {members}"));
+    }
+    format!(
+        "swarm: faults {} every {}..{}ms for {}..{}ms{timeline}; latency {}..{}ms; {workload}",
+        kinds.join(", "),
+        d.interval_ms.0,
+        d.interval_ms.1,
+        d.fault_duration_ms.0,
+        d.fault_duration_ms.1,
+        d.latency_ms.0,
+        d.latency_ms.1
+    )
 }
 
 /// The report as a person reads it.
 pub fn to_text(r: &RunReport) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "scenario {}  seed {}", r.scenario, r.seed);
+    if let Some(draw) = &r.swarm {
+        let _ = writeln!(t, "{}", swarm_line(draw));
+    }
     let s = &r.stats;
     let _ = writeln!(
         t,

@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct SweepSummary {
     pub scenario: String,
     pub seeds: u64,
+    /// Each seed ran its own swarm derivation of the scenario (`--swarm`); absent from a plain sweep's JSON.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub swarm: bool,
     /// For each violation kind, how many seeds showed it.
     pub seeds_with: BTreeMap<ViolationKind, u64>,
     /// Duplicates and reorders of producers without idempotence: counted, not violations; seeds that had any.
@@ -31,9 +34,26 @@ pub fn run_all(
     jobs: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<RunReport> {
+    run_all_with(scenario, path, seeds, jobs, false, on_done)
+}
+
+/// `run_all`, with each seed on its own swarm derivation of `scenario` when `swarm` says so.
+pub fn run_all_with(
+    scenario: &Scenario,
+    path: &str,
+    seeds: (u64, u64),
+    jobs: usize,
+    swarm: bool,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<RunReport> {
     in_parallel((seeds.1 - seeds.0) as usize, jobs, |i| {
-        let output = run_seed(scenario, seeds.0 + i as u64);
-        let r = report::build(scenario, path, &output);
+        let seed = seeds.0 + i as u64;
+        let r = if swarm {
+            let (derived, draw) = crate::swarm::swarm(scenario, seed);
+            report::build_swarm(&derived, path, &run_seed(&derived, seed), draw)
+        } else {
+            report::build(scenario, path, &run_seed(scenario, seed))
+        };
         on_done();
         r
     })
@@ -68,6 +88,7 @@ pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
     SweepSummary {
         scenario: scenario.name.clone(),
         seeds: reports.len() as u64,
+        swarm: reports.iter().any(|r| r.swarm.is_some()),
         ok: failing.is_empty() && not_found.is_empty(),
         seeds_with,
         seeds_counting,
@@ -79,6 +100,9 @@ pub fn summarize(scenario: &Scenario, reports: &[RunReport]) -> SweepSummary {
 /// The summary as a person reads it.
 pub fn to_text(s: &SweepSummary) -> String {
     let mut t = format!("scenario {}: {} seeds\n", s.scenario, s.seeds);
+    if s.swarm {
+        t.push_str("swarm sweep: each seed drew its own fault mix, rates, latency and workload\n");
+    }
     if s.seeds_with.is_empty() {
         t.push_str("no violations in any seed\n");
     }

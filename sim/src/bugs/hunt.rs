@@ -28,10 +28,29 @@ pub struct Hunt {
 
 /// Runs `scenario` over seeds `0..seeds` as it is and with `bug` put back, on `jobs` threads.
 pub fn hunt(bug: &Bug, scenario: &Scenario, path: &str, seeds: u64, jobs: usize) -> Hunt {
-    let mut reverted = scenario.clone();
-    (bug.revert)(&mut reverted);
+    hunt_with(bug, scenario, path, seeds, jobs, false)
+}
+
+/// `hunt`, with each seed run on its swarm derivation of `scenario` when `swarm` says so: the bug is put back
+/// into that derivation, and the fix-on run is the same derivation as it is.
+pub fn hunt_with(
+    bug: &Bug,
+    scenario: &Scenario,
+    path: &str,
+    seeds: u64,
+    jobs: usize,
+    swarm: bool,
+) -> Hunt {
     let results = in_parallel(seeds as usize, jobs, |i| {
         let seed = i as u64;
+        let (fixed, draw) = if swarm {
+            let (s, draw) = crate::swarm::swarm(scenario, seed);
+            (s, Some(draw))
+        } else {
+            (scenario.clone(), None)
+        };
+        let mut reverted = fixed.clone();
+        (bug.revert)(&mut reverted);
         // Wall time per seed: what finding the bug costs on this machine, never part of a run.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
@@ -43,7 +62,11 @@ pub fn hunt(bug: &Bug, scenario: &Scenario, path: &str, seeds: u64, jobs: usize)
             .map(|v| v.kind)
             .filter(|k| bug.shows.contains(k))
             .collect();
-        let good = report::build(scenario, path, &run_seed(scenario, seed));
+        let run = run_seed(&fixed, seed);
+        let good = match draw {
+            Some(draw) => report::build_swarm(&fixed, path, &run, draw),
+            None => report::build(&fixed, path, &run),
+        };
         (seed, shown, ms, good.ok)
     });
     let caught: Vec<u64> = results

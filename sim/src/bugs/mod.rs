@@ -4,4 +4,4 @@ pub mod catalog;
 pub mod hunt;
 
 pub use catalog::{Bug, CATALOG};
-pub use hunt::{hunt, Hunt};
+pub use hunt::{hunt, hunt_with, Hunt};

@@ -1,12 +1,18 @@
 //! `ksim bugs`: every catalog bug put back and hunted over seeds, with the fix in force over the same seeds.
 
 use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
-use crate::bugs::{hunt, CATALOG};
+use crate::bugs::{hunt_with, CATALOG};
 use crate::scenario;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn bugs(dir: &Path, seeds: u64, jobs: Option<usize>, only: Option<&str>) -> ExitCode {
+pub fn bugs(
+    dir: &Path,
+    seeds: u64,
+    jobs: Option<usize>,
+    only: Option<&str>,
+    swarm: bool,
+) -> ExitCode {
     let jobs = crate::parallel::threads(jobs);
     let chosen: Vec<_> = CATALOG
         .iter()
@@ -32,18 +38,19 @@ pub fn bugs(dir: &Path, seeds: u64, jobs: Option<usize>, only: Option<&str>) -> 
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        let h = hunt(bug, &s, &path.display().to_string(), seeds, jobs);
+        let h = hunt_with(bug, &s, &path.display().to_string(), seeds, jobs, swarm);
         if h.caught.is_empty() || !h.false_positives.is_empty() {
             code = EXIT_VIOLATION;
         }
         let kinds: Vec<&str> = h.kinds.iter().map(|k| k.name()).collect();
         println!(
-            "| {} | {} | {} | {}/{} seeds | {} | {} | {} | {} |",
+            "| {} | {} | {} | {}/{} {}seeds | {} | {} | {} | {} |",
             bug.name,
             bug.what,
             bug.scenario,
             h.caught.len(),
             h.seeds,
+            if swarm { "swarm " } else { "" },
             if kinds.is_empty() {
                 "-".to_string()
             } else {

@@ -53,6 +53,9 @@ enum Command {
         /// Write the run's fault schedule to this file, replayable with `--faults`.
         #[arg(long)]
         faults_out: Option<PathBuf>,
+        /// Run the seed's swarm derivation of the scenario (as `ksim sweep --swarm` does) and print what it drew.
+        #[arg(long)]
+        swarm: bool,
     },
     /// Run a range of seeds and summarise which violations appeared.
     Sweep {
@@ -65,6 +68,10 @@ enum Command {
         jobs: Option<usize>,
         #[arg(long)]
         json: bool,
+        /// Swarm testing: each seed also draws the fault mix, fault rates and durations, network latency and
+        /// workload shape, around the scenario's Kafka configuration and expectations.
+        #[arg(long)]
+        swarm: bool,
     },
     /// Put each historic Kafka bug of the catalog back into the model, hunt it over seeds, and run the same seeds
     /// with the fix in force: how soon each is caught, and whether the fixed model stays clean.
@@ -80,6 +87,9 @@ enum Command {
         /// Where the library scenarios are.
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
+        /// Hunt each bug on its scenario's swarm derivations (the fix-on runs use the same ones).
+        #[arg(long)]
+        swarm: bool,
     },
     /// Replay every failure ever found (scenarios/regressions/seeds.toml) and check each stays fixed.
     Regressions {
@@ -155,9 +165,16 @@ pub fn main() -> ExitCode {
             html,
             faults,
             faults_out,
+            swarm,
         } => match load(&scenario) {
-            Ok(s) => {
+            Ok(base) => {
                 let path = scenario.display().to_string();
+                let (s, draw) = if swarm {
+                    let (s, draw) = crate::swarm::swarm(&base, seed);
+                    (s, Some(draw))
+                } else {
+                    (base, None)
+                };
                 let replay = match faults.as_deref().map(|f| scenario::load_faults(f, &s)) {
                     None => None,
                     Some(Ok(schedule)) => Some(schedule),
@@ -169,8 +186,9 @@ pub fn main() -> ExitCode {
                 // A replayed run is reproduced with the same schedule, or the command reruns another run.
                 let reproduce = faults.as_ref().map(|f| {
                     format!(
-                        "{} --faults {}",
+                        "{}{} --faults {}",
                         crate::report::reproduce_command(&path, seed),
+                        if swarm { " --swarm" } else { "" },
                         f.display()
                     )
                 });
@@ -181,6 +199,7 @@ pub fn main() -> ExitCode {
                     html: html.as_deref(),
                     faults: replay,
                     faults_out: faults_out.as_deref(),
+                    swarm: draw,
                 };
                 run::run(&s, &path, seed, request)
             }
@@ -191,8 +210,16 @@ pub fn main() -> ExitCode {
             seeds,
             jobs,
             json,
+            swarm,
         } => match load(&scenario) {
-            Ok(s) => sweep::sweep(&s, &scenario.display().to_string(), seeds, jobs, json),
+            Ok(s) => sweep::sweep(
+                &s,
+                &scenario.display().to_string(),
+                seeds,
+                jobs,
+                swarm,
+                json,
+            ),
             Err(code) => code,
         },
         Command::Bugs {
@@ -200,7 +227,8 @@ pub fn main() -> ExitCode {
             jobs,
             only,
             scenarios,
-        } => bugs::bugs(&scenarios, seeds, jobs, only.as_deref()),
+            swarm,
+        } => bugs::bugs(&scenarios, seeds, jobs, only.as_deref(), swarm),
         Command::Regressions { file } => regressions::replay_all(&file),
         Command::CheckDeterminism {
             scenario,

@@ -4,6 +4,7 @@ use super::{EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION};
 use crate::host::{run_seed_with, RunOptions};
 use crate::report;
 use crate::scenario::{faults_file, Scenario, ScheduledFault};
+use crate::swarm::SwarmDraw;
 use crate::view;
 use std::path::Path;
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub struct Request<'a> {
     pub faults: Option<Vec<ScheduledFault>>,
     /// Where to write the run's fault schedule, replayable with `--faults`.
     pub faults_out: Option<&'a Path>,
+    /// The seed's swarm draw, when the scenario given is its swarm derivation (`--swarm`).
+    pub swarm: Option<SwarmDraw>,
 }
 
 pub fn run(scenario: &Scenario, path: &str, seed: u64, request: Request) -> ExitCode {
@@ -36,14 +39,19 @@ pub fn run(scenario: &Scenario, path: &str, seed: u64, request: Request) -> Exit
         faults: request.faults,
     };
     let output = run_seed_with(scenario, seed, options);
-    let mut r = report::build(scenario, path, &output);
+    let swarm = request.swarm.is_some();
+    let mut r = match request.swarm {
+        Some(draw) => report::build_swarm(scenario, path, &output, draw),
+        None => report::build(scenario, path, &output),
+    };
     if let Some(command) = request.reproduce {
         r.reproduce = command;
     }
     if let Some(out) = request.faults_out {
         let comment = format!(
-            "The fault schedule of {} seed {seed}. Replay it: ksim run {path} --seed {seed} --faults {}",
+            "The fault schedule of {} seed {seed}. Replay it: ksim run {path} --seed {seed}{} --faults {}",
             scenario.name,
+            if swarm { " --swarm" } else { "" },
             out.display()
         );
         if let Err(e) = std::fs::write(out, faults_file::to_toml(&output.schedule, &comment)) {

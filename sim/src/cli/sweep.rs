@@ -2,7 +2,7 @@
 
 use super::{EXIT_OK, EXIT_VIOLATION};
 use crate::scenario::Scenario;
-use crate::sweep::{run_all, summarize, to_text};
+use crate::sweep::{run_all_with, summarize, to_text};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,6 +12,7 @@ pub fn sweep(
     path: &str,
     seeds: (u64, u64),
     jobs: Option<usize>,
+    swarm: bool,
     json: bool,
 ) -> ExitCode {
     let jobs = crate::parallel::threads(jobs);
@@ -22,7 +23,7 @@ pub fn sweep(
     // Wall-clock time measures this machine's speed for the user; it never reaches the (deterministic) report.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let reports = run_all(scenario, path, seeds, jobs, &|| progress.inc(1));
+    let reports = run_all_with(scenario, path, seeds, jobs, swarm, &|| progress.inc(1));
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let summary = summarize(scenario, &reports);
