@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn cuts_halve_toward_the_floor_then_step_by_one() {
-        assert_eq!(cuts(100, 0), vec![50, 75, 88, 94, 97, 99]);
+        assert_eq!(cuts(100, 0), vec![50, 75, 87, 94, 97, 98, 99]);
         assert_eq!(cuts(10, 8), vec![9]);
         assert_eq!(cuts(3, 3), Vec::<u64>::new());
     }
