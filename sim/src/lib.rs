@@ -1,5 +1,6 @@
 //! ksim: Kafka brokers, a controller and clients from `ksim-model`, hosted on madsim's simulated clock and network.
 
+pub mod bench;
 pub mod bugs;
 pub mod checkers;
 pub mod cli;

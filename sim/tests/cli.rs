@@ -207,3 +207,31 @@ fn compare_writes_its_three_reports_and_refuses_a_bad_matrix_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("the matrix has cells 0..2"));
 }
+
+/// `ksim bench` measures, and prints, both sides of its ratio; the figures themselves are for the closing notes.
+#[test]
+fn bench_reports_seeds_per_second_and_the_ratio_to_a_madsim_ping_pong() {
+    let out = ksim(&[
+        "bench",
+        &format!(
+            "{}/../scenarios/acks-all-min-insync-2.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        "--seeds",
+        "0..2",
+        "--round-trips",
+        "1000",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("seeds/s"), "{text}");
+    assert!(text.contains("madsim ping-pong: 2000 messages"), "{text}");
+    let delivered: u64 = text
+        .split(" messages delivered")
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the delivered count");
+    assert!(delivered > 1000, "{text}");
+    assert!(text.contains("ratio: ksim spends"), "{text}");
+}

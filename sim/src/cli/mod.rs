@@ -1,5 +1,6 @@
 //! The `ksim` command line: `run` one seed, `sweep` many.
 
+mod bench;
 mod bugs;
 mod check_determinism;
 mod compare;
@@ -116,6 +117,9 @@ enum Command {
     /// Reduce a failing seed to a small scenario file that fails the same way: fewer faults, shorter windows,
     /// fewer brokers, records and clients, keeping the violation kind.
     Shrink(shrink::ShrinkArgs),
+    /// Benchmark: seeds per second of the reference scenario, and ksim's run time per delivered message against
+    /// a bare madsim ping-pong in the same process.
+    Bench(bench::BenchArgs),
 }
 
 pub(crate) fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
@@ -241,5 +245,6 @@ pub fn main() -> ExitCode {
         },
         Command::Compare(args) => compare::command(args),
         Command::Shrink(args) => shrink::command(args),
+        Command::Bench(args) => bench::command(args),
     }
 }

@@ -137,11 +137,14 @@ pub async fn run_node(
                 if !node.conns.lock().unwrap().is_current(conn) {
                     continue;
                 }
-                if let Message::ProduceResponse(r) = &message {
+                {
                     let mut rec = node.recorder.lock().unwrap();
-                    let answered = &mut rec.history.produce_requests.answered;
-                    for p in &r.partitions {
-                        *answered.entry(p.error).or_default() += 1;
+                    rec.messages += 1;
+                    if let Message::ProduceResponse(r) = &message {
+                        let answered = &mut rec.history.produce_requests.answered;
+                        for p in &r.partitions {
+                            *answered.entry(p.error).or_default() += 1;
+                        }
                     }
                 }
                 node.process

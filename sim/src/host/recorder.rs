@@ -58,6 +58,8 @@ pub struct Recorder {
     send_index: BTreeMap<u64, usize>,
     /// The HTML view's samples, when asked for: never hashed, never read by the checkers.
     pub samples: Option<Samples>,
+    /// Messages delivered to nodes (for `ksim bench`): a measurement, never hashed, never read by the checkers.
+    pub messages: u64,
 }
 
 pub type SharedRecorder = Arc<Mutex<Recorder>>;

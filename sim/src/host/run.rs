@@ -53,6 +53,8 @@ pub struct RunOutput {
     pub simulated_ms: u64,
     /// The HTML view's samples, when `RunOptions::samples` asked for them.
     pub samples: Option<Samples>,
+    /// Messages delivered to nodes over the simulated network.
+    pub messages: u64,
 }
 
 /// How to run a seed beyond the scenario (all off by default: a plain run).
@@ -111,6 +113,7 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
         schedule,
         simulated_ms,
         samples: recorder.samples,
+        messages: recorder.messages,
     }
 }
 
