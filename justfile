@@ -33,10 +33,11 @@ swarm scenario seeds jobs="2":
 sweep-all seeds="0..200":
     for f in scenarios/*.toml; do cargo run --release -p ksim -- sweep "$f" --seeds {{seeds}} --jobs 2 || exit 1; done
 
-# The benchmark from issue 2: seeds per second and simulated seconds per wall second.
+# The benchmark: seeds per second of the reference scenario, simulated seconds per wall second, and ksim's run time
+# per delivered message against a bare madsim ping-pong in the same process.
 bench:
     cargo build --release -p ksim
-    ./target/release/ksim sweep scenarios/acks-all-min-insync-2.toml --seeds 0..200 --jobs 2
+    ./target/release/ksim bench scenarios/acks-all-min-insync-2.toml --seeds 0..200 --jobs 2
 
 # Compare configurations: run every matrix in scenarios/compare/ (50 seeds per cell) and rewrite the committed
 # reports in reports/ (compare-NAME.md, .json, .html).
