@@ -45,7 +45,6 @@ impl Broker {
         partitions: &[FetchPartition],
     ) {
         for fp in partitions {
-            let lag_max = self.config.replica_lag_time_max_ms;
             let epoch_start_rule = self.config.fixes.has(Fix::Kafka7128IsrEpochStart);
             let fence_epochs = self.config.fixes.has(Fix::Kip320FetchLeaderEpoch);
             let me = self.id;
@@ -60,13 +59,11 @@ impl Broker {
             }
             p.record_follower_fetch(follower, fp.fetch_offset, now_ms);
             let hw = p.maybe_advance_leader_hw(me, hw_min_isr);
-            let expand = p.pending_isr().is_none()
-                && !p
-                    .replicas_to_add(now_ms, lag_max, epoch_start_rule)
-                    .is_empty();
+            let expand =
+                p.pending_isr().is_none() && !p.replicas_to_add(epoch_start_rule).is_empty();
             self.observe_opt(hw);
             if expand {
-                self.maybe_expand_isr(now_ms, &fp.topic_partition);
+                self.maybe_expand_isr(&fp.topic_partition);
             }
         }
     }

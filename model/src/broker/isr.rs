@@ -32,12 +32,11 @@ impl Broker {
     }
 
     /// Kafka's `maybeExpandIsr`, run when a follower's fetch shows it caught up.
-    pub(super) fn maybe_expand_isr(&mut self, now_ms: u64, tp: &TopicPartition) {
-        let lag_max = self.config.replica_lag_time_max_ms;
+    pub(super) fn maybe_expand_isr(&mut self, tp: &TopicPartition) {
         let p = &self.partitions[tp];
         let mut new_isr = p.isr.clone();
         let epoch_start_rule = self.config.fixes.has(Fix::Kafka7128IsrEpochStart);
-        new_isr.extend(p.replicas_to_add(now_ms, lag_max, epoch_start_rule));
+        new_isr.extend(p.replicas_to_add(epoch_start_rule));
         self.propose_isr(tp, new_isr);
     }
 

@@ -99,6 +99,19 @@ impl Broker {
             if partition.leader == NO_LEADER && !matches!(partition.role, Role::Follower { .. }) {
                 partition.role = Role::Follower { truncating: true };
             }
+            if partition.is_leader() {
+                // The controller shrank our ISR (it fenced a follower): what the ISR left waiting on may be
+                // committed now, as Kafka's `makeLeader` increments the HW and completes delayed produces.
+                let min_isr = self.min_insync_replicas(&state.topic_partition);
+                let hw_min_isr = self.hw_min_isr(min_isr);
+                let hw = self
+                    .partitions
+                    .get_mut(&state.topic_partition)
+                    .unwrap()
+                    .maybe_advance_leader_hw(me, hw_min_isr);
+                self.observe_opt(hw);
+                self.try_complete_produces(now_ms);
+            }
         }
     }
 

@@ -322,16 +322,10 @@ impl Partition {
             .collect()
     }
 
-    /// Followers outside the ISR that may join it: caught up to the HW, and into the current leader epoch
-    /// (Kafka's `isFollowerInSync`: LEO >= HW and LEO >= the epoch's start offset).
-    /// Followers that caught up: fetched within `lag_max_ms`, with a LEO at the HW and (KAFKA-7128, when
-    /// `epoch_start_rule`) at the start of the leader's current epoch, below which a new leader's HW may lag.
-    pub fn replicas_to_add(
-        &self,
-        now_ms: u64,
-        lag_max_ms: u64,
-        epoch_start_rule: bool,
-    ) -> Vec<BrokerId> {
+    /// Followers outside the ISR that may join it (Kafka's `isFollowerInSync`): a LEO at the HW and (KAFKA-7128, when
+    /// `epoch_start_rule`) at the start of the leader's current epoch, below which a new leader's HW may lag. As in
+    /// Kafka, how recently a follower caught up matters only for leaving the ISR, not for joining it.
+    pub fn replicas_to_add(&self, epoch_start_rule: bool) -> Vec<BrokerId> {
         let Role::Leader(state) = &self.role else {
             return Vec::new();
         };
@@ -351,7 +345,6 @@ impl Partition {
             .filter(|(_, f)| {
                 f.log_end_offset
                     .is_some_and(|leo| leo >= self.high_watermark && leo >= epoch_start)
-                    && now_ms.saturating_sub(f.last_caught_up_ms) <= lag_max_ms
             })
             .map(|(b, _)| *b)
             .collect()

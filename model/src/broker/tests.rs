@@ -160,6 +160,27 @@ fn acks_all_is_answered_once_every_isr_member_fetched_past_the_batch() {
 }
 
 #[test]
+fn a_controller_shrinking_the_isr_commits_and_answers_what_waited_on_the_fenced_follower() {
+    // min.insync.replicas = 1: the leader waits for follower 2 only because it is in the ISR.
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    assert!(produce_errors(&produce(&mut b, 1, -1, &[10, 11])).is_empty());
+    // The controller fences broker 2 and drops it from the ISR (same leader epoch, newer partition epoch), as
+    // Kafka's makeLeader does, the HW moves and the waiting produce is answered at once.
+    let shrunk = LeaderAndIsrPartitionState {
+        partition_epoch: 1,
+        ..state(1, 0, &[1])
+    };
+    let req = LeaderAndIsrRequest {
+        controller_epoch: 1,
+        broker_epoch: 7,
+        partition_states: vec![shrunk],
+    };
+    let out = b.handle_message(2, NodeId::Controller, 2, Message::LeaderAndIsrRequest(req));
+    assert_eq!(produce_errors(&out), vec![(ErrorCode::NONE, 0)]);
+    assert_eq!(b.partitions[&tp()].high_watermark, 2);
+}
+
+#[test]
 fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
     let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
     assert_eq!(
