@@ -76,6 +76,9 @@ pub struct Consumer {
     partition_counts: BTreeMap<String, i32>,
     metadata: MetadataState,
     requests: InFlightRequests,
+    /// Whether fetches (and position validations) may be sent. Kafka's classic consumer sends them only from
+    /// inside `poll()`: a group application busy in its own code fetches nothing new until it polls again.
+    fetching: bool,
     events: Vec<ConsumerEvent>,
     out: Vec<Output>,
 }
@@ -101,6 +104,7 @@ impl Consumer {
             partition_counts: BTreeMap::new(),
             metadata: MetadataState::new(bootstrap),
             requests: InFlightRequests::default(),
+            fetching: true,
             events: Vec::new(),
             out: Vec::new(),
         }
@@ -195,9 +199,17 @@ impl Consumer {
             p.end_backoff_if_elapsed(now_ms);
         }
         self.maybe_send_metadata(now_ms);
-        self.send_validations(now_ms);
-        self.send_fetches(now_ms);
+        if self.fetching {
+            self.send_validations(now_ms);
+            self.send_fetches(now_ms);
+        }
         std::mem::take(&mut self.out)
+    }
+
+    /// Whether the application is inside `poll()`, where fetches go out; responses already in flight are taken
+    /// either way, and metadata is refreshed either way (the heartbeat thread's network polls do that in Kafka).
+    pub fn set_fetching(&mut self, fetching: bool) {
+        self.fetching = fetching;
     }
 
     /// `request.timeout.ms` ran out: close the connection, which fails everything in flight on it (Kafka's

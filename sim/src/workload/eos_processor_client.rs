@@ -770,5 +770,8 @@ impl GroupApp for EosProcessorClient {
 
     fn pause_until(&mut self, until_ms: u64) {
         self.paused_until_ms = self.paused_until_ms.max(until_ms);
+        if let Some(clients) = self.clients.as_mut() {
+            clients.consumer.app_stalled();
+        }
     }
 }

@@ -315,6 +315,7 @@ impl GroupApp for GroupMemberClient {
 
     fn pause_until(&mut self, until_ms: u64) {
         self.paused_until_ms = Some(until_ms);
+        self.consumer.app_stalled();
     }
 }
 

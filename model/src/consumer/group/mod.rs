@@ -162,9 +162,14 @@ impl GroupConsumer {
             !config.partition_assignment_strategy.is_empty(),
             "a group member needs an assignor"
         );
+        // The fetcher runs with the member's fixes too: KIP-320 is a client change.
+        let fetcher_config = ConsumerConfig {
+            fixes: fixes.clone(),
+            ..consumer_config.clone()
+        };
         let mut fetcher = Consumer::new(
             client_id,
-            consumer_config.clone(),
+            fetcher_config,
             bootstrap.clone(),
             Vec::new(),
             config.auto_offset_reset,
@@ -248,6 +253,7 @@ impl GroupConsumer {
             return (polled, self.step(now_ms));
         }
         self.last_poll_ms = now_ms;
+        self.fetcher.set_fetching(true);
         if self.config.enable_auto_commit
             && now_ms >= self.next_auto_commit_ms
             && self.state == MemberState::Stable
@@ -281,11 +287,24 @@ impl GroupConsumer {
                 self.fetcher.set_paused(tp, false);
             }
         }
+        let returns_records = !records.is_empty();
         let polled = Polled {
             generation: self.generation,
             records,
         };
-        (polled, self.step(now_ms))
+        // Kafka's `poll` sends the next fetches before it returns records (pipelining), then nothing more goes out
+        // until the application polls again; a poll with nothing to return keeps waiting, and fetching.
+        let out = self.step(now_ms);
+        if returns_records {
+            self.fetcher.set_fetching(false);
+        }
+        (polled, out)
+    }
+
+    /// The application thread is stalled in its own code (a long GC, a slow downstream call): it is not inside
+    /// `poll`, so no new fetch goes out until it polls again.
+    pub fn app_stalled(&mut self) {
+        self.fetcher.set_fetching(false);
     }
 
     /// Whether the application thread would be inside `poll`, in its rebalance listener's `commitSync`.

@@ -1355,3 +1355,26 @@ fn an_idle_member_heartbeats_and_long_polls_without_spinning_or_stalling() {
         s.transcript
     );
 }
+
+#[test]
+fn no_fetch_goes_out_while_the_application_is_busy_outside_poll() {
+    let mut s = Script::reading(member_config());
+    let first = s.poll(104);
+    assert_eq!(polled_values(&first), vec![(tp(0), vec![5, 6])]);
+    // Before returning records, poll fetched the partition it emptied (Kafka's pipelining). The application
+    // processes what it got; the pre-fetch comes back empty: a consumer inside poll would fetch again at once, but
+    // Kafka's classic consumer sends fetches only from poll.
+    let sent = s.sent.len();
+    s.answer_fetch(105, 1, records(0, 7, &[]));
+    s.wait_until(2_000);
+    assert!(
+        !s.apis_from(sent).contains(&"Fetch"),
+        "{:?}",
+        s.apis_from(sent)
+    );
+    s.poll(2_001);
+    assert!(
+        s.apis_from(sent).contains(&"Fetch"),
+        "polling fetches again"
+    );
+}
