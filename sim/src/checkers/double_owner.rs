@@ -10,7 +10,8 @@
 //! Kafka promises exclusive ownership only among the members of a generation: one partition to one member per
 //! generation, and (cooperative) a partition revoked by its owner before a later generation hands it on. A member
 //! the coordinator dropped (it did not rejoin within the rebalance timeout, its session ran out) is outside that
-//! promise until it hears so, at its next heartbeat or poll; (b) excuses it whether it then learns (a loss) or
+//! promise until it hears so, at its next heartbeat or poll; (b) excuses it whether it then learns (a loss), gives
+//! its partitions up late (an eager member that heard of the rebalance but was busy past the rebalance timeout) or
 //! crashes first.
 
 use super::support;
@@ -55,8 +56,8 @@ struct Span<'a> {
     /// the coordinator had already removed (the classic protocol lets one run on until it next hears from the
     /// coordinator, and fences its commits by generation).
     lost: bool,
-    /// Ended by the member's crash (`Stopped`), before it learnt anything more.
-    stopped: bool,
+    /// Ended by an assignment the member took up that no longer held the partition: it was in that generation.
+    reassigned: bool,
 }
 
 impl Span<'_> {
@@ -108,7 +109,8 @@ fn ownership(ops: &[GroupOp]) -> BTreeMap<Key<'_>, Vec<Span<'_>>> {
                     .filter(|tp| !partitions.contains(tp))
                     .collect();
                 for tp in dropped {
-                    let span = owned.remove(tp).expect("listed above");
+                    let mut span = owned.remove(tp).expect("listed above");
+                    span.reassigned = true;
                     close(&mut spans, (group, tp), span, (index, *at_ms));
                 }
                 for tp in partitions {
@@ -121,7 +123,7 @@ fn ownership(ops: &[GroupOp]) -> BTreeMap<Key<'_>, Vec<Span<'_>>> {
                         from_ms: *at_ms,
                         to_ms: None,
                         lost: false,
-                        stopped: false,
+                        reassigned: false,
                     });
                     span.generations.insert(*generation);
                     span.member_id = member_id;
@@ -147,8 +149,7 @@ fn ownership(ops: &[GroupOp]) -> BTreeMap<Key<'_>, Vec<Span<'_>>> {
                 process,
                 at_ms,
             } => {
-                for (tp, mut span) in open.remove(&(group.as_str(), *process)).unwrap_or_default() {
-                    span.stopped = true;
+                for (tp, span) in open.remove(&(group.as_str(), *process)).unwrap_or_default() {
                     close(&mut spans, (group, tp), span, (index, *at_ms));
                 }
             }
@@ -282,7 +283,8 @@ fn generation_records(
 /// which already names that generation's double assignment. An older span that ended in `onPartitionsLost` is a
 /// member the coordinator had already removed (its session or rebalance timeout ran out) that had not heard so
 /// yet: the classic protocol allows that zombie and fences its commits by generation, so it is not judged here.
-/// Nor is one cut short by a crash before it heard (see [`crashed_before_it_heard`]).
+/// Nor is one that gave the partition up or crashed without ever taking up a generation as new as `b`'s (see
+/// [`dropped_before`]).
 fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (&key, list) in spans {
@@ -290,7 +292,7 @@ fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation>
             for b in &list[i + 1..] {
                 let overlapping = a.from < b.to && b.from < a.to;
                 // `a` began first: if it ended in a loss, it was the removed member.
-                let zombie = a.lost || crashed_before_it_heard(a, b);
+                let zombie = a.lost || dropped_before(a, b);
                 if a.process == b.process
                     || !overlapping
                     || zombie
@@ -305,23 +307,25 @@ fn overlaps(ops: &[GroupOp], spans: &BTreeMap<Key, Vec<Span>>) -> Vec<Violation>
     violations
 }
 
-/// Whether `a`, which began first, was a member the coordinator had dropped before `b`'s generation formed and
-/// that crashed before it heard so.
+/// Whether `a`, which began first, was a member the coordinator had dropped before `b`'s generation formed.
 ///
 /// Every assignment a member takes up while it owns a partition either keeps it (its generation joins the span)
-/// or ends the span, so a span whose newest generation is older than `b`'s oldest never reached `b`'s generation.
+/// or ends the span (`reassigned`), so a span whose newest generation is older than `b`'s oldest, and that ended
+/// otherwise (a revocation, a crash) or not at all, belongs to a member that never took part in `b`'s generation.
 /// A classic generation is formed from the members that rejoined: a member of the generation before that did not
-/// is dropped when the rebalance timeout runs out (`max.poll.interval.ms`; its session may run out first). It learns
-/// at its next heartbeat (UNKNOWN_MEMBER_ID) or poll and gives its partitions up as lost (`onJoinPrepare`); one
-/// that crashes first never records the loss, but it was the same zombie, outside what Kafka promises.
+/// is dropped when the rebalance timeout runs out (`max.poll.interval.ms`; its session may run out first). It
+/// learns at its next heartbeat (UNKNOWN_MEMBER_ID) or poll: an eager member that heard of the rebalance but was
+/// busy (a transaction commit, a slow batch) revokes late and is then refused; others record the loss; one that
+/// crashes first records nothing. All are the same zombie, outside what Kafka promises (its commits are fenced by
+/// generation).
 ///
-/// A member that did rejoin `b`'s generation and crashed before its SyncGroup answer looks the same. Then the
+/// A member that did rejoin `b`'s generation and ended before its SyncGroup answer looks the same. Then the
 /// assignor saw it claim the partition (cooperative) or it had revoked it before rejoining (eager), so `b` got it
 /// only if that generation's assignment was wrong: a blind spot as wide as the milliseconds between a JoinGroup
-/// answer and a SyncGroup answer. A member that lives to take its assignment up is judged: the assignment either
-/// keeps the partition (two owners in one generation, part (a)) or ends the span after `b` began (not excused).
-fn crashed_before_it_heard(a: &Span, b: &Span) -> bool {
-    a.stopped && a.generations.last() < b.generations.first()
+/// answer and a SyncGroup answer. A member that takes its assignment up is judged: the assignment either keeps the
+/// partition (two owners in one generation, part (a)) or ends the span after `b` began (not excused).
+fn dropped_before(a: &Span, b: &Span) -> bool {
+    !a.reassigned && a.generations.last() < b.generations.first()
 }
 
 /// `a` began no later than `b`, so the overlap begins when `b` does.
@@ -493,10 +497,11 @@ mod tests {
         let p = tp(0);
         let ops = vec![
             assigned(1, 1, &[&p], 10),
-            // Member 2 is given p in generation 2 while member 1 still holds it, and gives it up only later.
+            // Member 2 is given p in generation 2 while member 1, also in generation 2, still holds it: member 1
+            // gives it up only when it takes up its own generation-2 assignment.
             assigned(2, 2, &[&p], 30),
             processed(2, 2, &p, &records(0..1), 31, 32),
-            revoked(1, &[&p], 50),
+            assigned(1, 2, &[], 50),
         ];
         let violations = check(&group_history(ops, None));
         assert_eq!(violations.len(), 1, "{violations:#?}");
@@ -508,6 +513,20 @@ mod tests {
             "member 1 (m1, generation 1, from 10 ms to 50 ms) and member 2 (m2, generation 2, from 30 ms to the \
              end) of group g owned t-0 at once from 30 ms"
         );
+    }
+
+    #[test]
+    fn a_dropped_eager_member_that_revokes_late_is_not_a_double_owner() {
+        let p = tp(0);
+        let ops = vec![
+            assigned(1, 1, &[&p], 10),
+            // Member 1 heard of the rebalance but was busy past the rebalance timeout: generation 2 formed without
+            // it. It revokes (eager, before rejoining) only at 50, and its JoinGroup is then refused.
+            assigned(2, 2, &[&p], 30),
+            processed(2, 2, &p, &records(0..1), 31, 32),
+            revoked(1, &[&p], 50),
+        ];
+        assert_eq!(check(&group_history(ops, None)), vec![]);
     }
 
     #[test]

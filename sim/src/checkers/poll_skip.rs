@@ -1,5 +1,10 @@
 //! poll-skip (Jepsen): a consumer jumped over records that the final log holds, between two reads of a partition
 //! or between a seek and its first read. A read_committed consumer is judged only on the records served to it.
+//!
+//! Reads of a log that was later truncated count too: once a consumer has read records that the final log does not
+//! hold (an unclean election truncated them, and the new leader may have written others at their offsets), the
+//! final log's records from the first of those on are still owed to it. Kafka's consumer learns of the truncation (KIP-320) and seeks back there; one that carries on from
+//! its old position never reads what the new leader wrote below it.
 
 use super::support::{self, Expect, ReadStep};
 use super::txn_fate::{self, Fate, Fates};
@@ -15,7 +20,14 @@ pub fn check(history: &History) -> Vec<Violation> {
     let reads = support::final_reads(history);
     let fates = txn_fate::all(history);
     let mut violations = Vec::new();
+    // Per consumer and partition: the first offset of the records just read that the final log does not hold.
+    let mut diverged: BTreeMap<(u32, &TopicPartition), Offset> = BTreeMap::new();
     support::walk_reads(history, |step| {
+        let key = (step.process, step.tp);
+        if !matches!(step.expect, Expect::After(_)) {
+            // A seek (or the first read) starts afresh.
+            diverged.remove(&key);
+        }
         // A read_committed consumer is served only committed records: aborted and still-open transactional ones
         // are filtered out for it, so passing over them skips nothing.
         let read_committed = history
@@ -23,24 +35,41 @@ pub fn check(history: &History) -> Vec<Violation> {
             .contains(&step.process)
             .then(|| fates.get(step.tp))
             .flatten();
-        violations.extend(judge(&reads, read_committed, &step))
+        let (offset, value) = step.record;
+        let lost = reads.get(step.tp).and_then(|log| log.get(&offset)) != Some(&value);
+        // Reading on along records the final log lost owes nothing yet; the first read back on the final log does.
+        let owed_from = diverged.get(&key).copied().filter(|_| !lost);
+        violations.extend(judge(&reads, read_committed, owed_from, &step));
+        if lost {
+            diverged.entry(key).or_insert(offset);
+        } else {
+            diverged.remove(&key);
+        }
     });
     support::sort(&mut violations);
     violations
 }
 
-/// `read_committed` holds the partition's transaction fates when the consumer reads committed only.
+/// `read_committed` holds the partition's transaction fates when the consumer reads committed only; `diverged` the
+/// first offset of the records the final log lost that the consumer has just read, if it has.
 fn judge(
     reads: &BTreeMap<&TopicPartition, BTreeMap<Offset, u64>>,
     read_committed: Option<&Fates>,
+    diverged: Option<Offset>,
     step: &ReadStep,
 ) -> Option<Violation> {
     let (offset, value) = step.record;
     // The first offset the consumer should have read next; a read at or below it skipped nothing.
-    let (from, why) = match step.expect {
-        Expect::After((previous, _)) => (previous + 1, format!("after offset {previous}")),
-        Expect::AtLeast(sought) => (sought, format!("after seeking to {sought}")),
-        Expect::Anything => return None,
+    let (from, why) = match (step.expect, diverged) {
+        (Expect::After((previous, _)), Some(first)) => (
+            first,
+            format!(
+                "after reading offsets {first} to {previous}, records the final log does not hold"
+            ),
+        ),
+        (Expect::After((previous, _)), None) => (previous + 1, format!("after offset {previous}")),
+        (Expect::AtLeast(sought), _) => (sought, format!("after seeking to {sought}")),
+        (Expect::Anything, _) => return None,
     };
     if offset <= from {
         return None;
@@ -139,6 +168,42 @@ mod tests {
             "{}",
             violations[0].message
         );
+    }
+
+    #[test]
+    fn carrying_on_past_a_truncated_log_skips_what_the_new_leader_wrote_below() {
+        let p = tp(0);
+        // The consumer read offsets 0-5 from the old leader; an unclean election kept only 0-2 and the new leader
+        // wrote 903-905 at offsets 3-5. Carrying on at 6 (no KIP-320 validation) skips those three.
+        let log = [
+            (0, 100),
+            (1, 101),
+            (2, 102),
+            (3, 903),
+            (4, 904),
+            (5, 905),
+            (6, 906),
+        ];
+        let mut history = with_final(&p, converged(&log, &[1]));
+        history.consumes = vec![
+            poll(0, &p, &records(0..6), 10),
+            poll(0, &p, &[(6, 906)], 20),
+        ];
+        let violations = check(&history);
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].records, vec![(3, 903), (4, 904), (5, 905)]);
+        assert!(
+            violations[0].message.contains("offsets 3 to 5"),
+            "{}",
+            violations[0].message
+        );
+        // Seeking back to where the logs part (what KIP-320's validation does) reads them all: clean.
+        history.consumes = vec![
+            poll(0, &p, &records(0..6), 10),
+            seek(0, &p, 3, 15),
+            poll(0, &p, &log[3..], 20),
+        ];
+        assert_eq!(check(&history), vec![]);
     }
 
     #[test]
