@@ -63,7 +63,11 @@ pub fn pool(base: &Scenario) -> Vec<FaultKind> {
         FaultKind::Bridge,
         FaultKind::Slow,
     ];
-    for lossy in [FaultKind::PowerLoss, FaultKind::IsrShrinkThenLeaderDies] {
+    for lossy in [
+        FaultKind::PowerLoss,
+        FaultKind::IsrShrinkThenLeaderDies,
+        FaultKind::IsrGrowsThenLeaderDies,
+    ] {
         if base_random.contains(&lossy) {
             kinds.push(lossy);
         }

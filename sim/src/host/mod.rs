@@ -3,6 +3,7 @@
 
 mod madsim_check;
 mod node;
+pub mod power_cuts;
 pub mod process;
 pub mod recorder;
 mod run;

@@ -1,9 +1,11 @@
 //! A simulated node: one madsim node running a model process, its TCP-like connections, and its timers.
 //!
 //! Connections are madsim's reliable ordered channels: ordered per connection, delayed (not dropped) by a
-//! partition, broken when a peer's process dies. A node opens its own connection to send requests and answers
-//! on the connection a request came in on, as Kafka does over TCP.
+//! partition, broken when a peer's process dies. What a peer sent before it died still arrives, unless it died of a
+//! power cut (see `power_cuts`). A node opens its own connection to send requests and answers on the connection a
+//! request came in on, as Kafka does over TCP.
 
+use super::power_cuts::PowerCuts;
 use super::process::Process;
 use super::recorder::SharedRecorder;
 use super::wait::{self, Armed, Wake};
@@ -18,8 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// What crosses a connection.
-pub type Envelope = (u64, Message);
+/// What crosses a connection: the sender's power cuts so far, the correlation id and the message.
+pub type Envelope = (u64, u64, Message);
 
 pub const PORT: u16 = 9092;
 
@@ -92,6 +94,7 @@ pub async fn run_node(
     process: Arc<Mutex<dyn Process>>,
     recorder: SharedRecorder,
     clock: Clock,
+    power_cuts: PowerCuts,
 ) {
     let endpoint = Endpoint::bind(address(me)).await.expect("bind");
     let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -104,6 +107,7 @@ pub async fn run_node(
         endpoint.clone(),
         conns.clone(),
         events_tx.clone(),
+        power_cuts.clone(),
     ));
 
     let out = process.lock().unwrap().start(clock.now_ms());
@@ -117,6 +121,7 @@ pub async fn run_node(
         recorder,
         clock,
         process,
+        power_cuts,
     };
     node.sample_marks(clock.now_ms());
     node.carry_out(out).await;
@@ -169,13 +174,20 @@ async fn accept_loop(
     endpoint: Endpoint,
     conns: Arc<Mutex<Connections>>,
     events: mpsc::UnboundedSender<Event>,
+    power_cuts: PowerCuts,
 ) {
     while let Ok((sender, receiver, addr)) = endpoint.accept1().await {
         let peer = node_of(addr);
         let mut c = conns.lock().unwrap();
         c.next_id += 1;
         let id = c.next_id;
-        let reader = madsim::task::spawn(read_loop(id, peer, receiver, events.clone()));
+        let reader = madsim::task::spawn(read_loop(
+            id,
+            peer,
+            receiver,
+            events.clone(),
+            power_cuts.clone(),
+        ));
         if let Some(old) = c.inbound.insert(peer, Connection { id, sender, reader }) {
             old.reader.abort();
         }
@@ -187,9 +199,13 @@ async fn read_loop(
     peer: NodeId,
     mut receiver: Receiver,
     events: mpsc::UnboundedSender<Event>,
+    power_cuts: PowerCuts,
 ) {
     while let Ok(payload) = receiver.recv().await {
-        let (correlation_id, message) = *payload.downcast::<Envelope>().expect("envelope");
+        let (cuts, correlation_id, message) = *payload.downcast::<Envelope>().expect("envelope");
+        if power_cuts.lost(peer, cuts) {
+            continue;
+        }
         if events
             .send(Event::Message {
                 conn,
@@ -215,6 +231,7 @@ struct NodeLoop {
     recorder: SharedRecorder,
     clock: Clock,
     process: Arc<Mutex<dyn Process>>,
+    power_cuts: PowerCuts,
 }
 
 impl NodeLoop {
@@ -277,21 +294,20 @@ impl NodeLoop {
 
     async fn send(&mut self, to: NodeId, correlation_id: u64, message: Message) -> bool {
         let is_response = is_response(&message);
+        let envelope = (self.power_cuts.count(self.me), correlation_id, message);
         if is_response {
             // Answers go back on the connection the request came in on; if it is gone, so is the answer.
             let c = self.conns.lock().unwrap();
             let Some(conn) = c.inbound.get(&to) else {
                 return true;
             };
-            return conn.sender.send_blocking((correlation_id, message));
+            return conn.sender.send_blocking(envelope);
         }
         if !self.conns.lock().unwrap().outbound.contains_key(&to) && !self.connect(to).await {
             return false;
         }
         let mut c = self.conns.lock().unwrap();
-        let ok = c.outbound[&to]
-            .sender
-            .send_blocking((correlation_id, message));
+        let ok = c.outbound[&to].sender.send_blocking(envelope);
         if !ok {
             if let Some(old) = c.outbound.remove(&to) {
                 old.reader.abort();
@@ -307,7 +323,13 @@ impl NodeLoop {
         let mut c = self.conns.lock().unwrap();
         c.next_id += 1;
         let id = c.next_id;
-        let reader = madsim::task::spawn(read_loop(id, to, receiver, self.events_tx.clone()));
+        let reader = madsim::task::spawn(read_loop(
+            id,
+            to,
+            receiver,
+            self.events_tx.clone(),
+            self.power_cuts.clone(),
+        ));
         c.outbound.insert(to, Connection { id, sender, reader });
         true
     }

@@ -2,6 +2,7 @@
 //! the final read, and the checkers.
 
 use super::node::{address, run_node};
+use super::power_cuts::PowerCuts;
 use super::process::{BrokerNode, ControllerNode, Process};
 use super::recorder::{Recorder, SharedRecorder};
 use super::samples::Samples;
@@ -320,13 +321,23 @@ fn spawn_node(
     process: Arc<Mutex<dyn Process>>,
     recorder: &SharedRecorder,
     clock: Clock,
+    power_cuts: &PowerCuts,
 ) -> SimNodeId {
     let recorder = recorder.clone();
+    let power_cuts = power_cuts.clone();
     handle
         .create_node()
         .name(id.to_string())
         .ip(address(id).ip())
-        .init(move || run_node(id, process.clone(), recorder.clone(), clock))
+        .init(move || {
+            run_node(
+                id,
+                process.clone(),
+                recorder.clone(),
+                clock,
+                power_cuts.clone(),
+            )
+        })
         .build()
         .id()
 }
@@ -339,6 +350,7 @@ pub(super) async fn simulate(
 ) -> (Vec<ScheduledFault>, u64) {
     let handle = Handle::current();
     let clock = Clock::new();
+    let power_cuts = PowerCuts::default();
     let topics = topic_configs(&s);
     // What the consumers read (a fixed assignment: as with Kafka's `assign`, partitions added later are not
     // theirs) and checkers judge: the scenario's topics, not the internal ones.
@@ -363,6 +375,7 @@ pub(super) async fn simulate(
             controller.clone(),
             &recorder,
             clock,
+            &power_cuts,
         ),
     );
     let mut brokers = BTreeMap::new();
@@ -374,7 +387,14 @@ pub(super) async fn simulate(
         )));
         nodes.insert(
             NodeId::Broker(b),
-            spawn_node(&handle, NodeId::Broker(b), broker.clone(), &recorder, clock),
+            spawn_node(
+                &handle,
+                NodeId::Broker(b),
+                broker.clone(),
+                &recorder,
+                clock,
+                &power_cuts,
+            ),
         );
         brokers.insert(b, broker);
     }
@@ -387,7 +407,10 @@ pub(super) async fn simulate(
     let spawn_client =
         |nodes: &mut BTreeMap<NodeId, SimNodeId>, id: u32, client: Arc<Mutex<dyn Process>>| {
             let node = NodeId::Client(id);
-            nodes.insert(node, spawn_node(&handle, node, client, &recorder, clock));
+            nodes.insert(
+                node,
+                spawn_node(&handle, node, client, &recorder, clock, &power_cuts),
+            );
         };
     for p in 1..=s.workload.producers {
         let client = ProducerClient::new(
@@ -500,6 +523,7 @@ pub(super) async fn simulate(
         s.broker.transaction_state_log_num_partitions,
         s.coordinator_transactional_id().unwrap_or_default(),
     );
+    nemesis = nemesis.with_power_cuts(power_cuts.clone());
     if let Some(group) = group_targets {
         nemesis = nemesis.with_group(group);
     }
@@ -546,6 +570,7 @@ pub(super) async fn simulate(
         reader.clone(),
         &recorder,
         clock,
+        &power_cuts,
     );
     let deadline = clock.now_ms() + FINAL_READ_TIMEOUT_MS;
     while !reader.lock().unwrap().caught_up() && clock.now_ms() < deadline {

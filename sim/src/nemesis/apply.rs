@@ -1,6 +1,7 @@
 //! Applying faults to the running cluster: killing and restarting nodes, cutting power, clogging links.
 
 use super::fault::{Fault, Target};
+use crate::host::power_cuts::PowerCuts;
 use crate::host::process::{BrokerNode, ControllerNode};
 use crate::host::recorder::SharedRecorder;
 use crate::host::samples::{FaultWindow, WindowKind};
@@ -37,6 +38,8 @@ pub struct Nemesis {
     pub coordinator_transactional_id: String,
     /// The scenario's consumer group, when it has one.
     group: Option<GroupTargets>,
+    /// Where a power cut voids what its node had sent and not yet delivered.
+    power_cuts: PowerCuts,
 }
 
 /// What consumer faults reach: the group's coordinator partition and its members' applications.
@@ -76,7 +79,14 @@ impl Nemesis {
             txn_log_partitions,
             group: None,
             coordinator_transactional_id,
+            power_cuts: PowerCuts::default(),
         }
+    }
+
+    /// Lets power cuts take what their node had in flight.
+    pub fn with_power_cuts(mut self, power_cuts: PowerCuts) -> Self {
+        self.power_cuts = power_cuts;
+        self
     }
 
     /// Lets faults reach the scenario's consumer group.
@@ -218,6 +228,10 @@ impl Nemesis {
                 self.isr_shrink_then_leader_dies(&fault, power_loss, duration_ms)
                     .await
             }
+            Fault::IsrGrowsThenLeaderDies { power_loss } => {
+                self.isr_grows_then_leader_dies(&fault, power_loss, duration_ms)
+                    .await
+            }
             Fault::CreatePartitions { ref topic, .. } => {
                 // The admin client node carries it out at this very time (run.rs gives it the schedule's
                 // growths) and traces its outcome; here the partition count it starts from is traced.
@@ -328,6 +342,9 @@ impl Nemesis {
     /// Returns the HTML view's window for the outage (`window_end` it at the restart).
     fn kill(&self, fault: &Fault, node: NodeId, power_loss: bool) -> Option<usize> {
         self.handle.kill(self.nodes[&node]);
+        if power_loss {
+            self.power_cuts.cut(node);
+        }
         let lost = match node {
             NodeId::Broker(b) => {
                 let mut broker = self.brokers[&b].lock().unwrap();
@@ -395,6 +412,45 @@ impl Nemesis {
         if took_down {
             self.restart(fault, leader);
         }
+        self.window_end(outage);
+    }
+
+    /// The first partition's ISR and leader as the controller has them.
+    fn first_partition(&self) -> (Vec<BrokerId>, BrokerId) {
+        let controller = self.controller.lock().unwrap();
+        controller
+            .state()
+            .partitions
+            .iter()
+            .find(|(tp, _)| !tp.topic.starts_with("__"))
+            .map_or((Vec::new(), NO_LEADER), |(_, p)| (p.isr.clone(), p.leader))
+    }
+
+    /// Watches the first partition's ISR every millisecond for up to `duration_ms`; the moment the controller
+    /// admits a member, the leader that asked for it dies for `duration_ms`, then restarts.
+    async fn isr_grows_then_leader_dies(&self, fault: &Fault, power_loss: bool, duration_ms: u64) {
+        let (mut isr, _) = self.first_partition();
+        self.record("start", fault, &isr);
+        let give_up_ms = self.clock.now_ms() + duration_ms;
+        let leader = loop {
+            if self.clock.now_ms() >= give_up_ms {
+                self.record("skip", fault, &"the ISR did not grow");
+                return;
+            }
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            let (now, leader) = self.first_partition();
+            if leader != NO_LEADER && now.iter().any(|b| !isr.contains(b)) {
+                break NodeId::Broker(leader);
+            }
+            isr = now;
+        };
+        if !self.down.lock().unwrap().insert(leader) {
+            self.record("skip", fault, &(leader, "already down"));
+            return;
+        }
+        let outage = self.kill(fault, leader, power_loss);
+        madsim::time::sleep(Duration::from_millis(duration_ms)).await;
+        self.restart(fault, leader);
         self.window_end(outage);
     }
 }

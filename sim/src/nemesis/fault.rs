@@ -48,6 +48,10 @@ pub enum Fault {
     /// Cut the first partition's leader off from its followers until the ISR shrinks to the leader alone, then
     /// make the leader die (`power_loss` chooses power loss over a crash): forces the unclean-election decision.
     IsrShrinkThenLeaderDies { power_loss: bool },
+    /// Watch the first partition's ISR at the controller, for up to `duration_ms`; the moment it gains a member,
+    /// make its leader die (`power_loss` chooses power loss over a crash) for `duration_ms`. A power cut takes
+    /// the fetch response that carried the admitted follower its missing records with it: what KAFKA-7128 needs.
+    IsrGrowsThenLeaderDies { power_loss: bool },
     /// An admin client grows `topic` by `increase_by` partitions (describe, then CreatePartitions at the
     /// controller), retrying until `duration_ms` runs out. Partitions only grow: there is nothing to heal.
     CreatePartitions { topic: String, increase_by: i32 },

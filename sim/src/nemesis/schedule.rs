@@ -127,6 +127,9 @@ pub fn draw_fault(kind: FaultKind, targets: Targets, rng: &mut ChaCha8Rng) -> Fa
         FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
             power_loss: rng.next_u64().is_multiple_of(2),
         },
+        FaultKind::IsrGrowsThenLeaderDies => Fault::IsrGrowsThenLeaderDies {
+            power_loss: rng.next_u64().is_multiple_of(2),
+        },
         // One partition at a time, to a topic drawn uniformly: a run grows by as many steps as it draws.
         FaultKind::CreatePartitions => Fault::CreatePartitions {
             topic: targets.topics[(rng.next_u64() % targets.topics.len() as u64) as usize]

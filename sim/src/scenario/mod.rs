@@ -140,6 +140,7 @@ pub enum FaultKind {
     Bridge,
     Slow,
     IsrShrinkThenLeaderDies,
+    IsrGrowsThenLeaderDies,
     CreatePartitions,
     ConsumerCrash,
     ConsumerPause,

@@ -6,7 +6,7 @@ use crate::nemesis::fault::{Fault, Target};
 use crate::scenario::{FaultKind, Faults, RandomFaults, Scenario, ScheduledFault};
 
 /// Every fault kind by its scenario name (the serde name of both FaultKind and Fault's `kind` tag).
-pub(super) const KINDS: [(&str, FaultKind); 12] = [
+pub(super) const KINDS: [(&str, FaultKind); 13] = [
     ("crash", FaultKind::Crash),
     ("power-loss", FaultKind::PowerLoss),
     ("isolate", FaultKind::Isolate),
@@ -18,6 +18,10 @@ pub(super) const KINDS: [(&str, FaultKind); 12] = [
     (
         "isr-shrink-then-leader-dies",
         FaultKind::IsrShrinkThenLeaderDies,
+    ),
+    (
+        "isr-grows-then-leader-dies",
+        FaultKind::IsrGrowsThenLeaderDies,
     ),
     ("create-partitions", FaultKind::CreatePartitions),
     ("consumer-crash", FaultKind::ConsumerCrash),
@@ -167,7 +171,7 @@ fn fields(kind: FaultKind) -> &'static [&'static str] {
         FaultKind::OneWay => &["from", "to"],
         FaultKind::Bridge => &["bridge"],
         FaultKind::Slow => &["min_ms", "max_ms", "loss_rate"],
-        FaultKind::IsrShrinkThenLeaderDies => &["power_loss"],
+        FaultKind::IsrShrinkThenLeaderDies | FaultKind::IsrGrowsThenLeaderDies => &["power_loss"],
         FaultKind::CreatePartitions => &["topic", "increase_by"],
         FaultKind::ConsumerCrash | FaultKind::ConsumerPause => &["member"],
     }
@@ -200,6 +204,9 @@ fn fault(t: &Table, kind: FaultKind, limits: &Limits) -> Res<Fault> {
         },
         FaultKind::Slow => slow(t)?,
         FaultKind::IsrShrinkThenLeaderDies => Fault::IsrShrinkThenLeaderDies {
+            power_loss: t.req("power_loss", Value::bool)?,
+        },
+        FaultKind::IsrGrowsThenLeaderDies => Fault::IsrGrowsThenLeaderDies {
             power_loss: t.req("power_loss", Value::bool)?,
         },
         FaultKind::CreatePartitions => Fault::CreatePartitions {

@@ -101,7 +101,7 @@ revert = ["KIP-98"]
 latency_ms = [2, 2]
 
 [faults]
-random = { kinds = ["crash", "power-loss", "isolate", "split-halves", "one-way", "bridge", "slow", "isr-shrink-then-leader-dies", "create-partitions"], interval_ms = [5000, 15000], duration_ms = [2000, 10000] }
+random = { kinds = ["crash", "power-loss", "isolate", "split-halves", "one-way", "bridge", "slow", "isr-shrink-then-leader-dies", "isr-grows-then-leader-dies", "create-partitions"], interval_ms = [5000, 15000], duration_ms = [2000, 10000] }
 
 [[faults.at]]
 at_ms = 10000
@@ -159,6 +159,12 @@ at_ms = 59999
 duration_ms = 7
 kind = "isr-shrink-then-leader-dies"
 power_loss = true
+
+[[faults.at]]
+at_ms = 59999
+duration_ms = 9
+kind = "isr-grows-then-leader-dies"
+power_loss = false
 
 [expect]
 allow = ["lost-write", "divergence"]
@@ -331,6 +337,7 @@ fn full_expected() -> Scenario {
                     FaultKind::Bridge,
                     FaultKind::Slow,
                     FaultKind::IsrShrinkThenLeaderDies,
+                    FaultKind::IsrGrowsThenLeaderDies,
                     FaultKind::CreatePartitions,
                 ],
                 interval_ms: (5_000, 15_000),
@@ -396,6 +403,11 @@ fn full_expected() -> Scenario {
                     59_999,
                     7,
                     Fault::IsrShrinkThenLeaderDies { power_loss: true },
+                ),
+                scheduled(
+                    59_999,
+                    9,
+                    Fault::IsrGrowsThenLeaderDies { power_loss: false },
                 ),
             ],
         },
