@@ -11,13 +11,15 @@ fn scenario_path(name: &str) -> String {
     format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A seed that exposes each bug (found by `ksim bugs`; KAFKA-7128 has none yet: see the README).
-const KNOWN: [(&str, u64); 6] = [
+/// A seed that exposes each bug (found by `ksim bugs`).
+const KNOWN: [(&str, u64); 8] = [
     ("KIP-101", 12),
     ("KIP-279", 243),
+    ("KAFKA-7128", 2),
+    ("KIP-320", 0),
     ("KIP-98", 0),
     ("KIP-966", 0),
-    ("KIP-429", 2),
+    ("KIP-429", 0),
     ("KAFKA-15583", 9),
 ];
 

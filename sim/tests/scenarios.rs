@@ -88,6 +88,14 @@ fn unclean_election_loses_writes_and_diverges() {
 }
 
 #[test]
+fn a_consumer_stalled_across_an_unclean_election_reads_what_the_new_leader_wrote() {
+    let found = holds("unclean-election-paused-consumer");
+    assert!(found.contains(&(ViolationKind::LostWrite, 12)), "{found:?}");
+    let kinds: Vec<ViolationKind> = found.iter().map(|(k, _)| *k).collect();
+    assert!(!kinds.contains(&ViolationKind::LostConsume), "{found:?}");
+}
+
+#[test]
 fn transactions_hold_through_coordinator_and_leader_failures() {
     assert_eq!(holds("transactions-crash"), vec![]);
 }
@@ -180,7 +188,7 @@ fn an_idempotent_producer_duplicates_across_the_leader_change_gap() {
         env!("CARGO_MANIFEST_DIR")
     );
     let scenario = load(Path::new(&path)).unwrap();
-    let kinds: Vec<ViolationKind> = run_seed(&scenario, 76)
+    let kinds: Vec<ViolationKind> = run_seed(&scenario, 116)
         .violations
         .iter()
         .map(|v| v.kind)

@@ -24,7 +24,7 @@ fn revert(s: &mut Scenario, fix: Fix) {
 
 use ViolationKind::*;
 
-pub const CATALOG: [Bug; 7] = [
+pub const CATALOG: [Bug; 8] = [
     Bug {
         name: "KIP-101",
         what: "a new follower truncates to its own high watermark instead of asking the leader where their logs agree",
@@ -42,9 +42,16 @@ pub const CATALOG: [Bug; 7] = [
     Bug {
         name: "KAFKA-7128",
         what: "a new leader whose HW lags admits a follower to the ISR before it reaches the old leader's committed offset",
-        scenario: "acks-all-min-insync-2",
+        scenario: "isr-expansion-after-failover",
         revert: |s| revert(s, Fix::Kafka7128IsrEpochStart),
-        shows: &[LostWrite, Divergence],
+        shows: &[LostWrite, CommittedLost, Divergence],
+    },
+    Bug {
+        name: "KIP-320",
+        what: "a consumer fetches without its leader epoch and never checks its position against a new leader's log",
+        scenario: "unclean-election-paused-consumer",
+        revert: |s| revert(s, Fix::Kip320FetchLeaderEpoch),
+        shows: &[LostConsume, PollSkip],
     },
     Bug {
         name: "KIP-98",
