@@ -145,7 +145,7 @@ fn a_seed_without_a_violation_or_an_unknown_kind_is_refused_with_exit_2() {
         "shrink",
         &scenario_path("unclean-election"),
         "--seed",
-        "0",
+        "1",
         "--out",
         out.to_str().unwrap(),
     ]);
