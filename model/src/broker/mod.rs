@@ -211,7 +211,6 @@ impl Broker {
 
     /// A connection to `peer` broke: what was in flight on it is lost.
     pub fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
-        self.purgatory.forget_peer(peer);
         match peer {
             NodeId::Controller => self.controller_disconnected(now_ms),
             NodeId::Broker(peer) => {
@@ -222,6 +221,13 @@ impl Broker {
         }
         self.replicate(now_ms);
         self.take_output()
+    }
+
+    /// The connection `peer` sent its requests on is gone: its delayed produces and fetches can no longer be
+    /// answered. Only that connection: a broken connection this broker opened to `peer` (for its own requests)
+    /// says nothing about the requests `peer` has parked here, perhaps from a newer incarnation.
+    pub fn forget_requests_from(&mut self, peer: NodeId) {
+        self.purgatory.forget_peer(peer);
     }
 
     pub fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {

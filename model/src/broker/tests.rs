@@ -181,6 +181,46 @@ fn a_controller_shrinking_the_isr_commits_and_answers_what_waited_on_the_fenced_
 }
 
 #[test]
+fn a_broken_connection_to_a_follower_leaves_the_fetch_it_parked_here() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    let parked = FetchRequest {
+        replica_id: Some(2),
+        max_wait_ms: 500,
+        min_records: 1,
+        isolation_level: IsolationLevel::ReadUncommitted,
+        partitions: vec![FetchPartition {
+            topic_partition: tp(),
+            current_leader_epoch: Some(0),
+            fetch_offset: 0,
+            max_records: 100,
+        }],
+    };
+    let out = b.handle_message(1, NodeId::Broker(2), 5, Message::FetchRequest(parked));
+    assert!(fetch_errors(&out).is_empty(), "nothing to read yet: parked");
+    // The connection this broker opened to broker 2 (for its own requests) breaks: broker 2's fetch, which came in
+    // on broker 2's connection, still waits for data.
+    b.on_disconnect(2, NodeId::Broker(2));
+    let out = produce(&mut b, 3, 1, &[10]);
+    assert_eq!(fetch_errors(&out), vec![ErrorCode::NONE]);
+    // Once the connection it came in on is gone, a parked fetch is forgotten.
+    let again = FetchRequest {
+        replica_id: Some(2),
+        max_wait_ms: 500,
+        min_records: 1,
+        isolation_level: IsolationLevel::ReadUncommitted,
+        partitions: vec![FetchPartition {
+            topic_partition: tp(),
+            current_leader_epoch: Some(0),
+            fetch_offset: 1,
+            max_records: 100,
+        }],
+    };
+    b.handle_message(4, NodeId::Broker(2), 6, Message::FetchRequest(again));
+    b.forget_requests_from(NodeId::Broker(2));
+    assert!(fetch_errors(&produce(&mut b, 5, 1, &[11])).is_empty());
+}
+
+#[test]
 fn acks_all_below_min_insync_is_not_enough_replicas_and_appends_nothing() {
     let mut b = broker(1, Disk::default(), 2, state(1, 0, &[1]));
     assert_eq!(

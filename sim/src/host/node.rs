@@ -59,6 +59,10 @@ enum Event {
         conn: u64,
         peer: NodeId,
     },
+    /// `peer` opened a new connection to us, replacing the one its earlier requests came in on.
+    InboundReplaced {
+        peer: NodeId,
+    },
 }
 
 struct Connection {
@@ -158,11 +162,24 @@ pub async fn run_node(
                     .handle_message(now, from, correlation_id, message)
             }
             Wake::Event(Event::Closed { conn, peer }) => {
-                if !node.conns.lock().unwrap().is_current(conn) {
-                    continue;
+                let inbound = {
+                    let mut c = node.conns.lock().unwrap();
+                    if !c.is_current(conn) {
+                        continue;
+                    }
+                    let inbound = c.inbound.get(&peer).is_some_and(|i| i.id == conn);
+                    c.remove(conn);
+                    inbound
+                };
+                let mut process = node.process.lock().unwrap();
+                let mut out = process.on_disconnect(now, peer);
+                if inbound {
+                    out.extend(process.on_inbound_closed(now, peer));
                 }
-                node.conns.lock().unwrap().remove(conn);
-                node.process.lock().unwrap().on_disconnect(now, peer)
+                out
+            }
+            Wake::Event(Event::InboundReplaced { peer }) => {
+                node.process.lock().unwrap().on_inbound_closed(now, peer)
             }
         };
         node.sample_marks(now);
@@ -179,6 +196,10 @@ async fn accept_loop(
     while let Ok((sender, receiver, addr)) = endpoint.accept1().await {
         let peer = node_of(addr);
         let mut c = conns.lock().unwrap();
+        if c.inbound.contains_key(&peer) {
+            // Before the new connection's first request, so the old one's parked requests go first.
+            let _ = events.send(Event::InboundReplaced { peer });
+        }
         c.next_id += 1;
         let id = c.next_id;
         let reader = madsim::task::spawn(read_loop(

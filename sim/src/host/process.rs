@@ -19,6 +19,11 @@ pub trait Process: Send + 'static {
         message: Message,
     ) -> Vec<Output>;
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output>;
+    /// The connection `peer` opened to this process (for its requests) is gone, closed or replaced by a newer
+    /// one: the requests that came in on it can no longer be answered. Called besides `on_disconnect`.
+    fn on_inbound_closed(&mut self, _now_ms: u64, _peer: NodeId) -> Vec<Output> {
+        Vec::new()
+    }
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output>;
     fn next_timeout(&self) -> Option<u64>;
     /// The marks of this process's replicas of the scenario's topics, read for the HTML view: a running broker
@@ -135,6 +140,10 @@ impl Process for BrokerNode {
     }
     fn on_disconnect(&mut self, now_ms: u64, peer: NodeId) -> Vec<Output> {
         self.running().on_disconnect(now_ms, peer)
+    }
+    fn on_inbound_closed(&mut self, _now_ms: u64, peer: NodeId) -> Vec<Output> {
+        self.running().forget_requests_from(peer);
+        Vec::new()
     }
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
         self.running().on_timeout(now_ms)
