@@ -5,7 +5,7 @@ use super::partition::{Partition, Role};
 use super::Broker;
 use crate::config::Fix;
 use crate::error::ErrorCode;
-use crate::ids::{NodeId, NO_LEADER};
+use crate::ids::{NodeId, TopicPartition, NO_LEADER};
 use crate::log::Log;
 use crate::protocol::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrResponse, Message,
@@ -80,14 +80,7 @@ impl Broker {
             }
             if state.leader == me {
                 // A leader whose ISR is itself can expose what it has right away.
-                let min_isr = self.min_insync_replicas(&state.topic_partition);
-                let hw_min_isr = self.hw_min_isr(min_isr);
-                let hw = self
-                    .partitions
-                    .get_mut(&state.topic_partition)
-                    .unwrap()
-                    .maybe_advance_leader_hw(me, hw_min_isr);
-                self.observe_opt(hw);
+                self.advance_leader_hw(&state.topic_partition);
             }
             // Waiting produces of an epoch this broker no longer leads get NOT_LEADER_OR_FOLLOWER now.
             self.try_complete_produces(now_ms);
@@ -102,17 +95,22 @@ impl Broker {
             if partition.is_leader() {
                 // The controller shrank our ISR (it fenced a follower): what the ISR left waiting on may be
                 // committed now, as Kafka's `makeLeader` increments the HW and completes delayed produces.
-                let min_isr = self.min_insync_replicas(&state.topic_partition);
-                let hw_min_isr = self.hw_min_isr(min_isr);
-                let hw = self
-                    .partitions
-                    .get_mut(&state.topic_partition)
-                    .unwrap()
-                    .maybe_advance_leader_hw(me, hw_min_isr);
-                self.observe_opt(hw);
+                self.advance_leader_hw(&state.topic_partition);
                 self.try_complete_produces(now_ms);
             }
         }
+    }
+
+    /// Kafka's `maybeIncrementLeaderHW` after the leader's ISR changed, observed.
+    fn advance_leader_hw(&mut self, tp: &TopicPartition) {
+        let hw_min_isr = self.hw_min_isr(self.min_insync_replicas(tp));
+        let me = self.id;
+        let hw = self
+            .partitions
+            .get_mut(tp)
+            .expect("a partition this broker leads")
+            .maybe_advance_leader_hw(me, hw_min_isr);
+        self.observe_opt(hw);
     }
 
     pub(super) fn handle_update_metadata(&mut self, req: UpdateMetadataRequest) {

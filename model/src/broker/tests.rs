@@ -180,10 +180,9 @@ fn a_controller_shrinking_the_isr_commits_and_answers_what_waited_on_the_fenced_
     assert_eq!(b.partitions[&tp()].high_watermark, 2);
 }
 
-#[test]
-fn a_broken_connection_to_a_follower_leaves_the_fetch_it_parked_here() {
-    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
-    let parked = FetchRequest {
+/// A fetch from follower 2 at `offset` that waits up to 500 ms for data.
+fn long_poll(offset: Offset) -> Message {
+    Message::FetchRequest(FetchRequest {
         replica_id: Some(2),
         max_wait_ms: 500,
         min_records: 1,
@@ -191,11 +190,16 @@ fn a_broken_connection_to_a_follower_leaves_the_fetch_it_parked_here() {
         partitions: vec![FetchPartition {
             topic_partition: tp(),
             current_leader_epoch: Some(0),
-            fetch_offset: 0,
+            fetch_offset: offset,
             max_records: 100,
         }],
-    };
-    let out = b.handle_message(1, NodeId::Broker(2), 5, Message::FetchRequest(parked));
+    })
+}
+
+#[test]
+fn a_broken_connection_to_a_follower_leaves_the_fetch_it_parked_here() {
+    let mut b = broker(1, Disk::default(), 1, state(1, 0, &[1, 2]));
+    let out = b.handle_message(1, NodeId::Broker(2), 5, long_poll(0));
     assert!(fetch_errors(&out).is_empty(), "nothing to read yet: parked");
     // The connection this broker opened to broker 2 (for its own requests) breaks: broker 2's fetch, which came in
     // on broker 2's connection, still waits for data.
@@ -203,19 +207,7 @@ fn a_broken_connection_to_a_follower_leaves_the_fetch_it_parked_here() {
     let out = produce(&mut b, 3, 1, &[10]);
     assert_eq!(fetch_errors(&out), vec![ErrorCode::NONE]);
     // Once the connection it came in on is gone, a parked fetch is forgotten.
-    let again = FetchRequest {
-        replica_id: Some(2),
-        max_wait_ms: 500,
-        min_records: 1,
-        isolation_level: IsolationLevel::ReadUncommitted,
-        partitions: vec![FetchPartition {
-            topic_partition: tp(),
-            current_leader_epoch: Some(0),
-            fetch_offset: 1,
-            max_records: 100,
-        }],
-    };
-    b.handle_message(4, NodeId::Broker(2), 6, Message::FetchRequest(again));
+    b.handle_message(4, NodeId::Broker(2), 6, long_poll(1));
     b.forget_requests_from(NodeId::Broker(2));
     assert!(fetch_errors(&produce(&mut b, 5, 1, &[11])).is_empty());
 }
