@@ -14,7 +14,7 @@ fn scenario_path(name: &str) -> String {
 /// A seed that exposes each bug (found by `ksim bugs`).
 const KNOWN: [(&str, u64); 8] = [
     ("KIP-101", 12),
-    ("KIP-279", 243),
+    ("KIP-279", 288),
     ("KAFKA-7128", 2),
     ("KIP-320", 0),
     ("KIP-98", 0),

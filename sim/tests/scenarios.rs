@@ -188,7 +188,7 @@ fn an_idempotent_producer_duplicates_across_the_leader_change_gap() {
         env!("CARGO_MANIFEST_DIR")
     );
     let scenario = load(Path::new(&path)).unwrap();
-    let kinds: Vec<ViolationKind> = run_seed(&scenario, 116)
+    let kinds: Vec<ViolationKind> = run_seed(&scenario, 76)
         .violations
         .iter()
         .map(|v| v.kind)
