@@ -7,6 +7,7 @@ use crate::host::recorder::SharedRecorder;
 use crate::host::samples::{FaultWindow, WindowKind};
 use crate::host::Clock;
 use crate::workload::group_app::GroupApp;
+use ksim_model::controller::PartitionRecord;
 use ksim_model::internal_topics::{partition_for, TRANSACTION_STATE_TOPIC};
 use ksim_model::{BrokerId, NodeId, TopicPartition, NO_LEADER};
 use madsim::net::NetSim;
@@ -140,10 +141,7 @@ impl Nemesis {
         let leader = match target {
             Target::Broker(b) => return NodeId::Broker(b),
             Target::Controller => return NodeId::Controller,
-            Target::Leader => partitions
-                .iter()
-                .find(|(tp, _)| !tp.topic.starts_with("__"))
-                .map_or(NO_LEADER, |(_, p)| p.leader),
+            Target::Leader => first_partition(partitions).map_or(NO_LEADER, |p| p.leader),
             Target::Coordinator => {
                 let tp = TopicPartition::new(
                     TRANSACTION_STATE_TOPIC,
@@ -416,20 +414,16 @@ impl Nemesis {
     }
 
     /// The first partition's ISR and leader as the controller has them.
-    fn first_partition(&self) -> (Vec<BrokerId>, BrokerId) {
+    fn first_partition_isr(&self) -> (Vec<BrokerId>, BrokerId) {
         let controller = self.controller.lock().unwrap();
-        controller
-            .state()
-            .partitions
-            .iter()
-            .find(|(tp, _)| !tp.topic.starts_with("__"))
-            .map_or((Vec::new(), NO_LEADER), |(_, p)| (p.isr.clone(), p.leader))
+        first_partition(&controller.state().partitions)
+            .map_or((Vec::new(), NO_LEADER), |p| (p.isr.clone(), p.leader))
     }
 
     /// Watches the first partition's ISR every millisecond for up to `duration_ms`; the moment the controller
     /// admits a member, the leader that asked for it dies for `duration_ms`, then restarts.
     async fn isr_grows_then_leader_dies(&self, fault: &Fault, power_loss: bool, duration_ms: u64) {
-        let (mut isr, _) = self.first_partition();
+        let (mut isr, _) = self.first_partition_isr();
         self.record("start", fault, &isr);
         let give_up_ms = self.clock.now_ms() + duration_ms;
         let leader = loop {
@@ -438,19 +432,22 @@ impl Nemesis {
                 return;
             }
             madsim::time::sleep(Duration::from_millis(1)).await;
-            let (now, leader) = self.first_partition();
+            let (now, leader) = self.first_partition_isr();
             if leader != NO_LEADER && now.iter().any(|b| !isr.contains(b)) {
                 break NodeId::Broker(leader);
             }
             isr = now;
         };
-        if !self.down.lock().unwrap().insert(leader) {
-            self.record("skip", fault, &(leader, "already down"));
-            return;
-        }
-        let outage = self.kill(fault, leader, power_loss);
-        madsim::time::sleep(Duration::from_millis(duration_ms)).await;
-        self.restart(fault, leader);
-        self.window_end(outage);
+        self.outage(fault, leader, power_loss, duration_ms).await
     }
+}
+
+/// The scenario's first partition (internal topics sort first and are passed over).
+fn first_partition(
+    partitions: &BTreeMap<TopicPartition, PartitionRecord>,
+) -> Option<&PartitionRecord> {
+    partitions
+        .iter()
+        .find(|(tp, _)| !tp.topic.starts_with("__"))
+        .map(|(_, p)| p)
 }
