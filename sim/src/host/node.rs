@@ -92,6 +92,10 @@ impl Connections {
     }
 }
 
+/// Deadline wakes at one instant after which a node is taken to spin: far more than any process does legitimately
+/// (each wake sends or expires something), few enough to fail in well under a second.
+const SPIN_LIMIT: u32 = 100_000;
+
 /// Runs `process` on the current madsim node until the node is killed.
 pub async fn run_node(
     me: NodeId,
@@ -130,12 +134,26 @@ pub async fn run_node(
     node.sample_marks(clock.now_ms());
     node.carry_out(out).await;
     let mut armed = Armed::default();
+    // Deadline wakes in a row at one simulated instant: simulated time stands still while a node is busy, so a
+    // process whose deadline stays due after `on_timeout` would hang the run; this names it instead.
+    let mut spins = (0, 0u32);
     loop {
         let deadline = node.process.lock().unwrap().next_timeout();
         let event = wait::next(&mut events, deadline, node.clock, &mut armed).await;
         let now = node.clock.now_ms();
         let out = match event {
-            Wake::Deadline => node.process.lock().unwrap().on_timeout(now),
+            Wake::Deadline => {
+                spins = if spins.0 == now {
+                    (now, spins.1 + 1)
+                } else {
+                    (now, 1)
+                };
+                assert!(
+                    spins.1 < SPIN_LIMIT,
+                    "{me:?} spins at {now} ms: its deadline {deadline:?} stays due after on_timeout"
+                );
+                node.process.lock().unwrap().on_timeout(now)
+            }
             Wake::Closed => return,
             Wake::Event(Event::Message {
                 conn,
@@ -394,4 +412,57 @@ fn is_response(message: &Message) -> bool {
             | Message::InitProducerIdResponse(_)
             | Message::CreatePartitionsResponse(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::recorder::Recorder;
+    use madsim::runtime::{Handle, Runtime};
+
+    /// A process whose deadline is always due and whose timeout handling changes nothing.
+    struct Spinner;
+
+    impl Process for Spinner {
+        fn start(&mut self, _now_ms: u64) -> Vec<Output> {
+            Vec::new()
+        }
+        fn handle_message(&mut self, _: u64, _: NodeId, _: u64, _: Message) -> Vec<Output> {
+            Vec::new()
+        }
+        fn on_disconnect(&mut self, _now_ms: u64, _peer: NodeId) -> Vec<Output> {
+            Vec::new()
+        }
+        fn on_timeout(&mut self, _now_ms: u64) -> Vec<Output> {
+            Vec::new()
+        }
+        fn next_timeout(&self) -> Option<u64> {
+            Some(5)
+        }
+    }
+
+    #[test]
+    fn a_process_whose_deadline_stays_due_fails_the_run_instead_of_hanging_it() {
+        let run = std::thread::spawn(|| {
+            Runtime::with_seed_and_config(1, madsim::Config::default()).block_on(async {
+                let clock = Clock::new();
+                let process: Arc<Mutex<dyn Process>> = Arc::new(Mutex::new(Spinner));
+                let recorder: SharedRecorder = Arc::new(Mutex::new(Recorder::default()));
+                let me = NodeId::Client(1);
+                Handle::current()
+                    .create_node()
+                    .ip(address(me).ip())
+                    .init(move || {
+                        let (p, r) = (process.clone(), recorder.clone());
+                        run_node(me, p, r, clock, PowerCuts::default())
+                    })
+                    .build();
+                madsim::time::sleep(std::time::Duration::from_secs(1)).await;
+            })
+        })
+        .join();
+        let panic = run.expect_err("the spinning node must fail the run");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("Client(1) spins at"), "{message}");
+    }
 }

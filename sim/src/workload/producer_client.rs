@@ -134,7 +134,9 @@ impl Process for ProducerClient {
 
     fn on_timeout(&mut self, now_ms: u64) -> Vec<Output> {
         let mut out = Vec::new();
-        if now_ms >= self.next_send_ms && now_ms < self.stop_ms {
+        // A send scheduled before the stop still goes when the node wakes after it (a wake can come a moment late):
+        // judged by the wake time, the send would stay due forever and the node would spin at that instant.
+        if now_ms >= self.next_send_ms && self.next_send_ms < self.stop_ms {
             out.extend(self.send_one(now_ms));
             self.next_send_ms += self.interval_ms;
         }
@@ -150,5 +152,31 @@ impl Process for ProducerClient {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::recorder::Recorder;
+    use std::sync::Mutex;
+
+    #[test]
+    fn a_send_due_before_the_stop_goes_out_when_the_wake_comes_after_it() {
+        let recorder = Arc::new(Mutex::new(Recorder::default()));
+        let topics = vec![Arc::from("events")];
+        let config = ProducerConfig::default();
+        let mut client = ProducerClient::new(0, config, vec![1], topics, 100, 4, 15, 7, recorder);
+        client.start(0);
+        client.on_timeout(0);
+        assert_eq!(client.next_timeout(), Some(10));
+        // The node wakes at 16, past the stop at 15, for the send due at 10.
+        client.on_timeout(16);
+        assert_eq!(client.recorder.lock().unwrap().history.sends.len(), 1);
+        assert!(
+            client.next_timeout().is_none_or(|at| at > 16),
+            "still due: {:?}",
+            client.next_timeout()
+        );
     }
 }

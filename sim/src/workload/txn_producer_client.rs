@@ -123,7 +123,8 @@ impl TxnProducerClient {
                 self.phase = Phase::Initializing;
                 self.producer.init_transactions(now_ms)
             }
-            Phase::Idle if now_ms < self.work.stop_ms => self.begin(now_ms),
+            // Judged by the scheduled time, as `next_timeout` is, so a late wake cannot leave it due forever.
+            Phase::Idle if self.next_ms < self.work.stop_ms => self.begin(now_ms),
             Phase::InTransaction { sent, .. }
                 if self.stall_planned && sent == self.work.records_per_transaction / 2 =>
             {
@@ -370,5 +371,87 @@ impl Process for TxnProducerClient {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::recorder::Recorder;
+    use ksim_model::protocol::{FindCoordinatorResponse, InitProducerIdResponse};
+    use std::sync::Mutex;
+
+    /// Answers the request `out` sent with `answer` from broker 1.
+    fn answer(
+        client: &mut TxnProducerClient,
+        now_ms: u64,
+        out: Vec<Output>,
+        answer: Message,
+    ) -> Vec<Output> {
+        let correlation_id = out
+            .iter()
+            .find_map(|o| match o {
+                Output::Send { correlation_id, .. } => Some(*correlation_id),
+                _ => None,
+            })
+            .expect("a request went out");
+        client.handle_message(now_ms, NodeId::Broker(1), correlation_id, answer)
+    }
+
+    #[test]
+    fn a_transaction_due_before_the_stop_begins_when_the_wake_comes_after_it() {
+        let work = TxnWork {
+            topics: vec![Arc::from("events")],
+            records_per_second: 100,
+            records_per_transaction: 4,
+            abort_percent: 0,
+            stall_percent: 0,
+            stall_ms: 0,
+            keys: 4,
+            start_ms: 0,
+            stop_ms: 300,
+        };
+        let recorder = Arc::new(Mutex::new(Recorder::default()));
+        let mut client = TxnProducerClient::new(
+            0,
+            transactional_id(0),
+            ProducerConfig::default(),
+            vec![1],
+            work,
+            7,
+            recorder,
+        );
+        let out = client.on_timeout(0);
+        let found = Message::FindCoordinatorResponse(FindCoordinatorResponse {
+            error: ErrorCode::NONE,
+            node_id: 1,
+        });
+        answer(&mut client, 1, out, found);
+        let due = client
+            .next_timeout()
+            .expect("InitProducerId after the backoff");
+        let out = client.on_timeout(due);
+        let initialized = Message::InitProducerIdResponse(InitProducerIdResponse {
+            error: ErrorCode::NONE,
+            producer_id: 77,
+            producer_epoch: 0,
+        });
+        // Initialized at the stop: no transaction begins. Say the next one had been due at 295 (a transaction's
+        // end schedules it so) and the node wakes for it only at 301, past the stop.
+        answer(&mut client, 300, out, initialized);
+        assert_eq!(client.phase, Phase::Idle);
+        client.next_ms = 295;
+        assert_eq!(client.next_timeout(), Some(295));
+        client.on_timeout(301);
+        assert!(
+            matches!(client.phase, Phase::InTransaction { .. }),
+            "{:?}",
+            client.phase
+        );
+        assert!(
+            client.next_timeout().is_none_or(|at| at > 301),
+            "still due: {:?}",
+            client.next_timeout()
+        );
     }
 }
