@@ -418,6 +418,7 @@ fn is_response(message: &Message) -> bool {
 mod tests {
     use super::*;
     use crate::host::recorder::Recorder;
+    use crate::host::run::spawn_node;
     use madsim::runtime::{Handle, Runtime};
 
     /// A process whose deadline is always due and whose timeout handling changes nothing.
@@ -445,18 +446,19 @@ mod tests {
     fn a_process_whose_deadline_stays_due_fails_the_run_instead_of_hanging_it() {
         let run = std::thread::spawn(|| {
             Runtime::with_seed_and_config(1, madsim::Config::default()).block_on(async {
-                let clock = Clock::new();
                 let process: Arc<Mutex<dyn Process>> = Arc::new(Mutex::new(Spinner));
                 let recorder: SharedRecorder = Arc::new(Mutex::new(Recorder::default()));
-                let me = NodeId::Client(1);
-                Handle::current()
-                    .create_node()
-                    .ip(address(me).ip())
-                    .init(move || {
-                        let (p, r) = (process.clone(), recorder.clone());
-                        run_node(me, p, r, clock, PowerCuts::default())
-                    })
-                    .build();
+                let clock = Clock::new();
+                let handle = Handle::current();
+                let power_cuts = PowerCuts::default();
+                spawn_node(
+                    &handle,
+                    NodeId::Client(1),
+                    process,
+                    &recorder,
+                    clock,
+                    &power_cuts,
+                );
                 madsim::time::sleep(std::time::Duration::from_secs(1)).await;
             })
         })

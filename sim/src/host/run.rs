@@ -315,7 +315,7 @@ fn final_committed(
         .unwrap_or_default()
 }
 
-fn spawn_node(
+pub(super) fn spawn_node(
     handle: &Handle,
     id: NodeId,
     process: Arc<Mutex<dyn Process>>,
